@@ -65,8 +65,17 @@ export interface DecisionEvent {
   readonly error?: { readonly code: string; readonly source?: string };
 }
 
+/**
+ * What only trusted sinks (the decision log) read: the full evaluation input, for replay.
+ * Loggers and metrics must ignore it: it holds claims and snapshot values.
+ */
+export interface DecisionDetail {
+  /** Absent when the decision failed before the policy could be evaluated. */
+  readonly input?: import('../core/types.js').EvaluationInput;
+}
+
 /** Receives every decision event. Errors and rejections are caught and never change a decision. */
-export type DecisionObserver = (event: DecisionEvent) => void | Promise<void>;
+export type DecisionObserver = (event: DecisionEvent, detail: DecisionDetail) => void | Promise<void>;
 
 /** One admission check: the full pipeline of actor, snapshot, policy, mode and approvals. */
 export interface CheckRequest<Ctx = unknown> {

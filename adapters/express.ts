@@ -1,0 +1,160 @@
+/** Express 5 adapter: `actraMiddleware(options)`, `guard(action)` and the `@Guard` method decorator. */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ACTRA_GUARD, createActraHttp, lazyGuard, notInstalledResponse, readRawBody } from '../src/http/index.js';
+import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The Actra decision for this request; set on guarded routes before the handler runs. */
+      actra?: ActraRequestDecision;
+      /** The raw body text, when captured with `express.json({ verify: captureRawBody })`. */
+      rawBody?: string;
+    }
+  }
+}
+
+const STATE = Symbol('actra.express');
+interface State { readonly http: ActraHttp; readonly base: string; readonly done: Set<string> }
+type StatefulRequest = Request & { [STATE]?: State };
+type Layer = { route?: { stack: { handle: unknown }[]; _handlesMethod(m: string): boolean }; handle: { stack?: Layer[] }; match(p: string): false | { path: string; pattern: unknown; params: Record<string, string> } };
+type Found = { pattern: string; guarded: boolean; params: Record<string, string> };
+
+/** Use as `express.json({ verify: captureRawBody })` so signed approval webhooks can be verified. */
+export function captureRawBody(req: { rawBody?: string }, _res: unknown, buf: Buffer): void {
+  req.rawBody = buf.toString('utf8');
+}
+
+function neutral(req: Request, path: string, params: Readonly<Record<string, string>>, routePattern?: string): NeutralRequest {
+  return {
+    method: req.method, path, params, query: req.query as Record<string, unknown>, body: req.body as unknown,
+    ...(req.rawBody === undefined ? {} : { rawBody: req.rawBody }),
+    ...(routePattern === undefined ? {} : { routePattern }),
+    header(name) {
+      const value = req.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value[0] : value;
+    },
+  };
+}
+
+function send(res: Response, response: NeutralResponse): void {
+  res.status(response.status);
+  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  res.end(response.body === undefined ? undefined : JSON.stringify(response.body));
+}
+
+/** Finds the route Express itself would dispatch to, with its full pattern, walking the router stacks. */
+function findRoute(stack: readonly Layer[], method: string, path: string, prefix: string, params: Record<string, string>): Found | undefined {
+  for (const layer of stack) {
+    if (layer.route === undefined && !Array.isArray(layer.handle.stack)) continue;
+    const m = layer.match(path);
+    if (m === false || typeof m.pattern !== 'string') continue;
+    if (layer.route !== undefined) {
+      if (!layer.route._handlesMethod(method)) continue;
+      const guarded = layer.route.stack.some((l) => typeof l.handle === 'function' && ACTRA_GUARD in l.handle);
+      return { pattern: prefix + m.pattern, guarded, params: { ...params, ...m.params } };
+    }
+    const found = findRoute(layer.handle.stack as Layer[], method, path.slice(m.path.length) || '/', prefix + m.pattern, { ...params, ...m.params });
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+async function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, base: string): Promise<void> {
+  const state = (req as StatefulRequest)[STATE];
+  if (state?.done.has(guard.action.type)) return next();
+  const outcome = await http.handle(neutral(req, req.baseUrl + req.path, params, route), guard, route, base);
+  if (outcome.kind === 'respond') return send(res, outcome.response);
+  state?.done.add(guard.action.type);
+  for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
+  req.actra = outcome.result;
+  next();
+}
+
+/**
+ * The Express middleware: serves the approval routes, guards the routes of `options.routes`, and
+ * makes `guard()` / `@Guard` work. Mount it after `express.json()`.
+ * @throws ActraOptionsError (`ACTRA_OPTIONS`) at creation for a bad option, action or field.
+ * @example
+ * ```ts
+ * app.use(express.json({ verify: captureRawBody }));
+ * app.use(actraMiddleware({ policy, jwt: { algorithms: ['HS256'], secret, issuer, audience }, routes: { 'POST /refunds/:id': 'refund' } }));
+ * app.post('/refunds/:id', (req, res) => res.json({ ok: true, decision: req.actra?.decisionId }));
+ * ```
+ */
+export function actraMiddleware(options: ActraHttpOptions): RequestHandler & { guard: typeof guard } {
+  const http = createActraHttp(options, { caseSensitive: false }, 'actraMiddleware');
+  let logged = false;
+  const middleware = async function actraMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const base = req.baseUrl;
+    (req as StatefulRequest)[STATE] = { http, base, done: new Set() };
+    const path = base + req.path;
+    if (!logged) {
+      logged = true;
+      http.logStartup([]);
+    }
+    if (http.isApprovalPath(path, base)) {
+      if (req.rawBody === undefined && !req.readableEnded && req.method === 'POST') {
+        try {
+          req.rawBody = await readRawBody(req, http.options.bodyLimit);
+        } catch (error) {
+          return send(res, http.failureResponse(error, neutral(req, path, {})));
+        }
+      }
+      const response = await http.approvals(neutral(req, path, {}), base);
+      if (response !== undefined) return send(res, response);
+    }
+    try {
+      const router = (req.app as unknown as { router?: { stack: Layer[] } }).router;
+      const found = router === undefined ? undefined : findRoute(router.stack, req.method.toLowerCase(), path, '', {});
+      const exact = found === undefined ? undefined : http.table.lookup(req.method, found.pattern);
+      if (exact !== undefined && found !== undefined) {
+        return await admit(http, req, res, next, exact.value, found.pattern, found.params, base);
+      }
+      const matched = http.table.match(req.method, path);
+      if (matched !== undefined) return await admit(http, req, res, next, matched.route.value, matched.route.pattern, matched.params, base);
+      if (http.options.unmatched === 'deny' && found?.guarded !== true) return send(res, http.unmatchedResponse(neutral(req, path, {})));
+      next();
+    } catch (error) {
+      send(res, http.failureResponse(error, neutral(req, path, {})));
+    }
+  };
+  return Object.assign(middleware, { guard: guard });
+}
+
+/**
+ * A route-level guard: `app.post('/refunds/:id', guard('refund'), handler)`. Needs `actraMiddleware`
+ * on the app; without it the route answers 500 and the handler never runs.
+ */
+export function guard(action: string, options?: RouteGuardOptions): RequestHandler {
+  const compile = lazyGuard(action, options);
+  const handler = async function actraGuard(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const state = (req as StatefulRequest)[STATE];
+    if (state === undefined) return send(res, notInstalledResponse('actraMiddleware'));
+    let compiled: CompiledGuard;
+    try {
+      compiled = compile(state.http);
+    } catch (error) {
+      state.http.logger.warn({ action, code: (error as { code?: string }).code }, 'actra: guard failed to compile; the route is refused');
+      return send(res, notInstalledResponse(`a valid guard("${action}")`));
+    }
+    const route = req.baseUrl + (typeof req.route?.path === 'string' ? req.route.path : req.path);
+    await admit(state.http, req, res, next, compiled, route, req.params as Record<string, string>, state.base);
+  };
+  return Object.assign(handler, { [ACTRA_GUARD]: true });
+}
+
+/**
+ * TC39 method decorator for class-based controllers: the method `(req, res, next?)` runs only when allowed.
+ * @example `class Refunds { @Guard('refund') create(req: Request, res: Response) { res.json(req.actra) } }`
+ */
+export function Guard(action: string, options?: RouteGuardOptions) {
+  const check = guard(action, options);
+  return function decorate<This, Fn extends (this: This, req: Request, res: Response, next?: NextFunction) => unknown>(method: Fn, _context: ClassMethodDecoratorContext<This, Fn>): Fn {
+    const guarded = function guardedMethod(this: This, req: Request, res: Response, next?: NextFunction) {
+      return check(req, res, (error?: unknown) => (error === undefined ? method.call(this, req, res, next) : next?.(error)));
+    };
+    return Object.assign(guarded, { [ACTRA_GUARD]: true }) as unknown as Fn;
+  };
+}

@@ -1,0 +1,150 @@
+/** Fastify 5 adapter: `actraPlugin` (fastify-plugin, `preHandler`), route `config.actra`, `guard()` and `@Guard`. */
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { ACTRA_GUARD, createActraHttp, lazyGuard, notInstalledResponse } from '../src/http/index.js';
+import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
+
+/** Route config: `config: { actra: 'refund' }` or `{ actra: { action: 'refund', fields, mode } }`. */
+export type ActraRouteConfig = string | ({ readonly action: string } & RouteGuardOptions);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The Actra decision for this request; set on guarded routes in `preHandler`, else null. */
+    actra: ActraRequestDecision | null;
+  }
+  interface FastifyContextConfig {
+    actra?: ActraRouteConfig;
+  }
+  interface FastifyInstance {
+    /** The shared HTTP side of Actra (set by `actraPlugin`). */
+    actraHttp: ActraHttp;
+  }
+}
+
+const ENTRY = Symbol('actra.route');
+type Entry = { readonly guard?: CompiledGuard; readonly routeLevel: boolean };
+
+function neutral(request: FastifyRequest, rawBody?: string): NeutralRequest {
+  const url = request.url;
+  const q = url.indexOf('?');
+  return {
+    method: request.method, path: q === -1 ? url : url.slice(0, q), routePattern: request.routeOptions.url ?? '',
+    params: (request.params ?? {}) as Record<string, string>, query: (request.query ?? {}) as Record<string, unknown>,
+    body: rawBody === undefined ? request.body : undefined, ...(rawBody === undefined ? {} : { rawBody }),
+    header(name) {
+      const value = request.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value[0] : value;
+    },
+  };
+}
+
+function send(reply: FastifyReply, response: NeutralResponse): FastifyReply {
+  return reply.code(response.status).headers(response.headers).send(response.body === undefined ? undefined : JSON.stringify(response.body));
+}
+
+async function admit(http: ActraHttp, request: FastifyRequest, reply: FastifyReply, guard: CompiledGuard, route: string): Promise<FastifyReply | undefined> {
+  const outcome = await http.handle(neutral(request), guard, route);
+  if (outcome.kind === 'respond') return send(reply, outcome.response);
+  reply.headers(outcome.headers);
+  request.actra = outcome.result;
+  return undefined;
+}
+
+function entryFor(http: ActraHttp, route: Pick<RouteOptions, 'method' | 'url' | 'config'> & Partial<Pick<RouteOptions, 'preHandler' | 'handler'>>): Entry {
+  const preHandlers = route.preHandler === undefined ? [] : [route.preHandler].flat();
+  const routeLevel = preHandlers.some((h) => ACTRA_GUARD in h) || (route.handler !== undefined && ACTRA_GUARD in route.handler);
+  const spec = route.config?.actra;
+  const where = `route ${String(route.method)} ${route.url} config.actra`;
+  if (spec !== undefined) return { guard: typeof spec === 'string' ? http.compileGuard(spec, {}, where) : (({ action, ...rest }) => http.compileGuard(action, rest, where))(spec), routeLevel };
+  const method = [route.method].flat()[0] ?? 'GET';
+  const found = http.table.lookup(method, route.url);
+  return found === undefined ? { routeLevel } : { guard: found.value, routeLevel };
+}
+
+async function actraFastify(app: FastifyInstance, options: ActraHttpOptions): Promise<void> {
+  const http = createActraHttp(options, { caseSensitive: true }, 'actraPlugin');
+  const unguarded: string[] = [];
+  const late = new WeakMap<object, Entry>();
+  app.decorate('actraHttp', http);
+  app.decorateRequest('actra', null);
+
+  app.addHook('onRoute', function actraOnRoute(route) {
+    if ((route.config as Record<symbol, unknown> | undefined)?.[ENTRY] === 'approvals') return;
+    const entry = entryFor(http, route);
+    if (entry.guard === undefined && !entry.routeLevel && route.method !== 'HEAD') unguarded.push(`${String(route.method)} ${route.url}`);
+    route.config = { ...route.config, [ENTRY]: entry } as NonNullable<typeof route.config>;
+  });
+  app.addHook('onReady', async function actraOnReady() {
+    http.logStartup(unguarded);
+  });
+
+  app.addHook('preHandler', async function actraPreHandler(request, reply) {
+    const config = request.routeOptions.config as unknown as Record<symbol, unknown>;
+    let entry = config[ENTRY] as Entry | 'approvals' | undefined;
+    if (entry === 'approvals') return;
+    if (entry === undefined) {
+      entry = late.get(config) ?? entryFor(http, { method: request.routeOptions.method ?? request.method, url: request.routeOptions.url ?? '', config: request.routeOptions.config });
+      late.set(config, entry);
+    }
+    if (entry.guard !== undefined) return admit(http, request, reply, entry.guard, request.routeOptions.url ?? '');
+    if (entry.routeLevel) return;
+    const path = neutral(request).path;
+    const matched = http.table.match(request.method, path);
+    if (matched !== undefined) return admit(http, request, reply, matched.route.value, matched.route.pattern);
+    if (http.options.unmatched === 'deny') return send(reply, http.unmatchedResponse(neutral(request)));
+    return;
+  });
+
+  await app.register(async function actraApprovalRoutes(scope) {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: http.options.bodyLimit }, function rawText(_req, body, done) {
+      done(null, body);
+    });
+    const handler = async function actraApprovals(request: FastifyRequest, reply: FastifyReply) {
+      const rawBody = typeof request.body === 'string' ? request.body : undefined;
+      const response = await http.approvals(neutral(request, rawBody));
+      return response === undefined ? send(reply, http.unmatchedResponse(neutral(request))) : send(reply, response);
+    };
+    const config = { [ENTRY]: 'approvals' } as unknown as Record<string, never>;
+    scope.get(`${http.options.approvalsPrefix}/approvals/:id`, { config }, handler);
+    scope.post(`${http.options.approvalsPrefix}/approvals/:id/decision`, { config }, handler);
+  });
+}
+
+/**
+ * The Fastify plugin (fastify-plugin, not encapsulated): `await app.register(actraPlugin, options)`
+ * before your routes. Evaluates in `preHandler`, after body parsing and schema validation.
+ * @throws ActraOptionsError (`ACTRA_OPTIONS`) at registration for a bad option, action or field.
+ * @example
+ * ```ts
+ * await app.register(actraPlugin, { policy, jwt: { algorithms: ['HS256'], secret, issuer, audience } });
+ * app.post('/refunds/:id', { config: { actra: 'refund' } }, async (request) => ({ decision: request.actra?.decisionId }));
+ * ```
+ */
+export const actraPlugin = fp(actraFastify, { fastify: '5.x', name: 'actra' });
+
+/** A route-level guard for `preHandler: guard('refund')`. Needs `actraPlugin`; without it the route answers 500. */
+export function guard(action: string, options?: RouteGuardOptions) {
+  const compile = lazyGuard(action, options);
+  const handler = async function actraGuard(this: unknown, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const http = (request.server as Partial<FastifyInstance>).actraHttp;
+    if (http === undefined) return send(reply, notInstalledResponse('actraPlugin'));
+    return admit(http, request, reply, compile(http), request.routeOptions.url ?? '');
+  };
+  return Object.assign(handler, { [ACTRA_GUARD]: true });
+}
+
+/**
+ * TC39 method decorator for class-based controllers: the method `(request, reply)` runs only when allowed.
+ * @example `class Refunds { @Guard('refund') async create(request: FastifyRequest) { return request.actra } }`
+ */
+export function Guard(action: string, options?: RouteGuardOptions) {
+  const check = guard(action, options);
+  return function decorate<This, Fn extends (this: This, request: FastifyRequest, reply: FastifyReply) => unknown>(method: Fn, _context: ClassMethodDecoratorContext<This, Fn>): Fn {
+    const guarded = async function guardedMethod(this: This, request: FastifyRequest, reply: FastifyReply) {
+      const stopped = await check.call(undefined, request, reply);
+      return stopped ?? method.call(this, request, reply);
+    };
+    return Object.assign(guarded, { [ACTRA_GUARD]: true }) as unknown as Fn;
+  };
+}

@@ -1,0 +1,132 @@
+/** Hono 4 adapter: `actraMiddleware(options)` via `createMiddleware`, `guard()`, `@Guard`, typed `c.get('actra')`. */
+import type { Context, MiddlewareHandler } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import { matchedRoutes, routePath } from 'hono/route';
+import { ACTRA_GUARD, createActraHttp, lazyGuard, notInstalledResponse, readRawBody, tooLarge } from '../src/http/index.js';
+import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
+import { ActraError } from '../src/errors.js';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The Actra decision for this request; set on guarded routes before the handler runs. */
+    actra: ActraRequestDecision;
+  }
+}
+
+type State = { readonly http: ActraHttp; readonly done: Set<string> };
+const STATE = new WeakMap<Request, State>();
+const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
+
+async function readBody(c: Context, limit: number, raw: boolean): Promise<{ body?: unknown; rawBody?: string }> {
+  const cache = c.req.bodyCache as unknown as { text?: Promise<string> };
+  const cached = cache.text;
+  if (cached === undefined && c.req.raw.body === null) return {};
+  if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge(limit);
+  const text = cached !== undefined ? await cached : await readRawBody(c.req.raw.body as unknown as AsyncIterable<unknown>, limit);
+  cache.text = Promise.resolve(text);
+  if (raw) return { rawBody: text };
+  if (text.length === 0 || !JSON_TYPE.test(c.req.header('content-type') ?? '')) return {};
+  try {
+    return { body: JSON.parse(text) as unknown };
+  } catch {
+    throw new ActraError('ACTRA_BAD_REQUEST', 'the request body is not valid JSON', { statusCode: 400 });
+  }
+}
+
+function neutral(c: Context, params: Readonly<Record<string, string>>, read: { body?: unknown; rawBody?: string }): NeutralRequest {
+  return {
+    method: c.req.method, path: c.req.path, params, query: c.req.queries() as Record<string, unknown>, body: read.body,
+    ...(read.rawBody === undefined ? {} : { rawBody: read.rawBody }),
+    header: (name) => c.req.header(name),
+  };
+}
+
+function respond(c: Context, response: NeutralResponse): Response {
+  return new Response(response.body === undefined ? null : JSON.stringify(response.body), { status: response.status, headers: response.headers });
+}
+
+async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>): Promise<Response | undefined> {
+  const state = STATE.get(c.req.raw);
+  if (state?.done.has(guard.action.type)) return void (await next());
+  let read: { body?: unknown } = {};
+  try {
+    if (guard.action.needsBody) read = await readBody(c, http.options.bodyLimit, false);
+  } catch (error) {
+    return respond(c, http.failureResponse(error, neutral(c, params, {})));
+  }
+  const outcome = await http.handle(neutral(c, params, read), guard, route);
+  if (outcome.kind === 'respond') return respond(c, outcome.response);
+  state?.done.add(guard.action.type);
+  for (const [name, value] of Object.entries(outcome.headers)) c.header(name, value);
+  c.set('actra', outcome.result);
+  await next();
+  return undefined;
+}
+
+/**
+ * The Hono middleware: `app.use(actraMiddleware(options))` serves the approval routes, guards the
+ * routes of `options.routes` (matched through Hono's own router, sub-apps included), enables `guard()`.
+ * @throws ActraOptionsError (`ACTRA_OPTIONS`) at creation for a bad option, action or field.
+ * @example
+ * ```ts
+ * app.use(actraMiddleware({ policy, jwt: { algorithms: ['HS256'], secret, issuer, audience }, routes: { 'POST /refunds/:id': 'refund' } }));
+ * app.post('/refunds/:id', (c) => c.json({ decision: c.get('actra').decisionId }));
+ * ```
+ */
+export function actraMiddleware(options: ActraHttpOptions): MiddlewareHandler {
+  const http = createActraHttp(options, { caseSensitive: true }, 'actraMiddleware');
+  http.logStartup([]);
+  return createMiddleware(async function actraMiddleware(c, next) {
+    STATE.set(c.req.raw, { http, done: new Set() });
+    const path = c.req.path;
+    try {
+      if (http.isApprovalPath(path)) {
+        const read = c.req.method === 'POST' ? await readBody(c, http.options.bodyLimit, true) : {};
+        const response = await http.approvals(neutral(c, {}, read));
+        if (response !== undefined) return respond(c, response);
+      }
+      let guarded = false;
+      for (const route of matchedRoutes(c)) {
+        if (ACTRA_GUARD in route.handler) guarded = true;
+        const exact = http.table.lookup(c.req.method, route.path);
+        if (exact !== undefined) return await admit(http, c, next, exact.value, route.path, c.req.param() as Record<string, string>);
+      }
+      const matched = http.table.match(c.req.method, path);
+      if (matched !== undefined) return await admit(http, c, next, matched.route.value, matched.route.pattern, matched.params);
+      if (http.options.unmatched === 'deny' && !guarded) return respond(c, http.unmatchedResponse(neutral(c, {}, {})));
+    } catch (error) {
+      return respond(c, http.failureResponse(error, neutral(c, {}, {})));
+    }
+    await next();
+    return undefined;
+  });
+}
+
+/** A route-level guard: `app.post('/refunds/:id', guard('refund'), handler)`. Needs `actraMiddleware`; without it, 500. */
+export function guard(action: string, options?: RouteGuardOptions): MiddlewareHandler {
+  const compile = lazyGuard(action, options);
+  const handler = createMiddleware(async function actraGuard(c, next) {
+    const state = STATE.get(c.req.raw);
+    if (state === undefined) return respond(c, notInstalledResponse('actraMiddleware'));
+    return admit(state.http, c, next, compile(state.http), routePath(c), c.req.param() as Record<string, string>);
+  });
+  return Object.assign(handler, { [ACTRA_GUARD]: true });
+}
+
+/**
+ * TC39 method decorator for class-based controllers: the method `(c)` runs only when allowed.
+ * @example `class Refunds { @Guard('refund') create(c: Context) { return c.json(c.get('actra')) } }`
+ */
+export function Guard(action: string, options?: RouteGuardOptions) {
+  const check = guard(action, options);
+  return function decorate<This, Fn extends (this: This, c: Context) => unknown>(method: Fn, _context: ClassMethodDecoratorContext<This, Fn>): Fn {
+    const guarded = async function guardedMethod(this: This, c: Context) {
+      let result: unknown;
+      const stopped = await check(c, async () => {
+        result = await method.call(this, c);
+      });
+      return stopped ?? result;
+    };
+    return Object.assign(guarded, { [ACTRA_GUARD]: true }) as unknown as Fn;
+  };
+}

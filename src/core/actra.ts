@@ -1,0 +1,136 @@
+/** Entry points: compile schema + policy (+ governance) from strings, files or a directory. */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ActraCompileError } from '../errors.js';
+import type { CompileIssue } from '../errors.js';
+import type { Policy } from './types.js';
+import { IssueSink, MAX_DOCUMENT_BYTES, parseSource } from './parse.js';
+import type { Source } from './parse.js';
+import { readSchema } from './schema.js';
+import { readPolicy } from './rules.js';
+import { checkGovernance, readGovernance } from './governance.js';
+import { policyHashOf } from './hash.js';
+import { CompiledPolicy } from './policy.js';
+
+export type { Source } from './parse.js';
+
+/** The outcome of compiling: a policy when there were no issues, and every issue found. */
+export interface CompileResult {
+  readonly policy?: Policy;
+  readonly issues: CompileIssue[];
+}
+
+/**
+ * Compiles schema + policy (+ governance) documents. Never throws for problems in the documents:
+ * they are all returned as issues (with file, line, column, path, rule id and code), at once.
+ * @example
+ * const { policy, issues } = compileSources({ schema: { text, file: 'schema.yaml' }, policy: { text: p, file: 'policy.yaml' } });
+ */
+export function compileSources(sources: { schema: Source; policy: Source; governance?: Source }): CompileResult {
+  const sink = new IssueSink();
+  const schemaFile = parseSource(sources.schema, sink);
+  const schema = schemaFile === undefined ? undefined : readSchema(schemaFile);
+  const policyFile = parseSource(sources.policy, sink);
+  const read = policyFile === undefined || schema === undefined ? undefined : readPolicy(policyFile, schema);
+  let governance: ReturnType<typeof readGovernance>;
+  if (sources.governance !== undefined) {
+    const governanceFile = parseSource(sources.governance, sink);
+    if (governanceFile !== undefined && schema !== undefined) {
+      governance = readGovernance(governanceFile, schema);
+      if (governance !== undefined && read !== undefined) checkGovernance(governanceFile, governance, read.rules);
+    }
+  }
+  const issues = sink.issues;
+  if (issues.length > 0 || schema === undefined || read?.policy === undefined) return { issues };
+  if (sources.governance !== undefined && governance === undefined) return { issues };
+  const hash = policyHashOf(schema, read.policy, governance);
+  return { policy: new CompiledPolicy(schema, read.policy, hash), issues };
+}
+
+/** Reads a file as a source, or records FILE_NOT_FOUND / YAML_LIMIT. */
+function readSource(path: string, sink: IssueSink): Source | undefined {
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) {
+      sink.add('FILE_NOT_FOUND', `${path} is not a file`, path, 0, 0, []);
+      return undefined;
+    }
+    if (stat.size > MAX_DOCUMENT_BYTES) {
+      sink.add('YAML_LIMIT', `document is larger than ${MAX_DOCUMENT_BYTES} bytes`, path, 1, 1, []);
+      return undefined;
+    }
+    return { text: readFileSync(path, 'utf8'), file: path };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    sink.add('FILE_NOT_FOUND', code === 'ENOENT' ? `${path} does not exist` : `${path} cannot be read`, path, 0, 0, []);
+    return undefined;
+  }
+}
+
+function compilePaths(schemaPath: string, policyPath: string, governancePath: string | undefined, optionalGovernance: boolean): CompileResult {
+  const sink = new IssueSink();
+  const schema = readSource(schemaPath, sink);
+  const policy = readSource(policyPath, sink);
+  let governance: Source | undefined;
+  if (governancePath !== undefined) {
+    let exists = true;
+    if (optionalGovernance) {
+      try {
+        statSync(governancePath);
+      } catch {
+        exists = false;
+      }
+    }
+    if (exists) governance = readSource(governancePath, sink);
+  }
+  if (sink.issues.length > 0 || schema === undefined || policy === undefined) return { issues: sink.issues };
+  return compileSources(governance === undefined ? { schema, policy } : { schema, policy, governance });
+}
+
+/**
+ * Compiles a policy directory: `schema.yaml`, `policy.yaml` and, when present, `governance.yaml`.
+ * A missing schema or policy file is a FILE_NOT_FOUND issue. Never throws for document problems.
+ */
+export function checkDirectory(dir: string): CompileResult {
+  return compilePaths(join(dir, 'schema.yaml'), join(dir, 'policy.yaml'), join(dir, 'governance.yaml'), true);
+}
+
+function orThrow(result: CompileResult): Policy {
+  if (result.policy === undefined) throw new ActraCompileError(result.issues);
+  return result.policy;
+}
+
+/** Compiles Actra policies. Names follow Actra's SDK. */
+export class Actra {
+  private constructor() {}
+
+  /**
+   * Compiles a policy from YAML strings. Issues name the files `schema.yaml`, `policy.yaml`, `governance.yaml`.
+   * @throws ActraCompileError (`ACTRA_COMPILE`) with every issue found.
+   * @example
+   * const policy = Actra.fromStrings(schemaYaml, policyYaml);
+   * policy.evaluate({ action: { type: 'refund', amount: 4900 }, actor: { role: 'agent' }, snapshot: {} });
+   */
+  static fromStrings(schema: string, policy: string, governance?: string): Policy {
+    const sources = { schema: { text: schema, file: 'schema.yaml' }, policy: { text: policy, file: 'policy.yaml' } };
+    return orThrow(compileSources(governance === undefined ? sources : { ...sources, governance: { text: governance, file: 'governance.yaml' } }));
+  }
+
+  /**
+   * Compiles a policy from files (issues name the paths as given).
+   * @throws ActraCompileError (`ACTRA_COMPILE`) with every issue found, including FILE_NOT_FOUND.
+   */
+  static fromFiles(schemaPath: string, policyPath: string, governancePath?: string): Policy {
+    return orThrow(compilePaths(schemaPath, policyPath, governancePath, false));
+  }
+
+  /**
+   * Compiles a policy directory (`schema.yaml`, `policy.yaml`, optional `governance.yaml`).
+   * @throws ActraCompileError (`ACTRA_COMPILE`) with every issue found.
+   * @example
+   * const policy = Actra.fromDirectory('./policies/refunds');
+   */
+  static fromDirectory(dir: string): Policy {
+    return orThrow(checkDirectory(dir));
+  }
+}

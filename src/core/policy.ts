@@ -1,0 +1,287 @@
+/** The compiled policy: an index of rule closures by action and actor type, and the `Policy` API. */
+import { ActraAssertionError, ActraError, ActraInputError } from '../errors.js';
+import type { ConditionTrace, Decision, EvaluationInput, ActionInput, ExpectedOutcome, Explanation, Policy, ReadSet, RuleInfo, SchemaInfo } from './types.js';
+import type { PolicyDef, RuleDef } from './ast.js';
+import { compileCondition, fieldsRead } from './compile.js';
+import type { Fields, Test } from './compile.js';
+import { buildExplanation, traceCondition } from './explain.js';
+
+/** One rule ready to run: its closure and its frozen decision. */
+interface CompiledRule {
+  readonly test: Test;
+  readonly decision: Decision;
+}
+
+const hasOwn = Object.hasOwn;
+const OBJECT_PROTO = Object.prototype as unknown as Record<string, unknown>;
+
+/*
+ * Own properties of caller objects. Written out per key (not `obj[key]`) so each read stays a
+ * monomorphic property load; a value equal to Object.prototype's (a polluted prototype) is
+ * confirmed with Object.hasOwn, so an inherited value never counts.
+ */
+function ownAction(input: object): unknown {
+  const value = (input as { action?: unknown }).action;
+  return value !== undefined && value === OBJECT_PROTO.action && !hasOwn(input, 'action') ? undefined : value;
+}
+function ownActor(input: object): unknown {
+  const value = (input as { actor?: unknown }).actor;
+  return value !== undefined && value === OBJECT_PROTO.actor && !hasOwn(input, 'actor') ? undefined : value;
+}
+function ownSnapshot(input: object): unknown {
+  const value = (input as { snapshot?: unknown }).snapshot;
+  return value !== undefined && value === OBJECT_PROTO.snapshot && !hasOwn(input, 'snapshot') ? undefined : value;
+}
+function ownType(obj: object): unknown {
+  const value = (obj as { type?: unknown }).type;
+  return value !== undefined && value === OBJECT_PROTO.type && !hasOwn(obj, 'type') ? undefined : value;
+}
+const EMPTY: readonly CompiledRule[] = Object.freeze([]);
+const NO_FIELDS: Fields = Object.freeze(Object.create(null) as Fields);
+
+function notAnObject(value: unknown): boolean {
+  return typeof value !== 'object' || value === null || Array.isArray(value);
+}
+
+function domainError(name: string): ActraInputError {
+  return new ActraInputError(`evaluation input ${name} must be an object`, { field: name });
+}
+
+function decisionFor(rule: RuleDef | undefined, effect: Decision['effect'], policyHash: string): Decision {
+  const decision: { -readonly [K in keyof Decision]: Decision[K] } = { effect, policyHash };
+  if (rule !== undefined) {
+    decision.matchedRule = rule.id;
+    if (rule.reason !== undefined) decision.reason = rule.reason;
+    if (rule.message !== undefined) decision.message = rule.message;
+    if (rule.risk !== undefined) decision.risk = rule.risk;
+  }
+  return Object.freeze(decision);
+}
+
+function ruleInfo(rule: RuleDef): RuleInfo {
+  const info: { -readonly [K in keyof RuleInfo]: RuleInfo[K] } = { id: rule.id, scope: rule.scope, effect: rule.effect, location: rule.location };
+  if (rule.reason !== undefined) info.reason = rule.reason;
+  if (rule.message !== undefined) info.message = rule.message;
+  if (rule.risk !== undefined) info.risk = rule.risk;
+  if (rule.description !== undefined) info.description = rule.description;
+  if (rule.approval !== undefined) info.approval = Object.freeze({ ttlSeconds: rule.approval.ttlSeconds, restricted: rule.approval.approvers !== undefined });
+  return Object.freeze(info);
+}
+
+function toReadSet(fields: Set<string>): ReadSet {
+  const out = { action: [] as string[], actor: [] as string[], snapshot: [] as string[] };
+  for (const name of fields) {
+    const dot = name.indexOf('.');
+    const domain = name.slice(0, dot) as keyof typeof out;
+    out[domain].push(name.slice(dot + 1));
+  }
+  return Object.freeze({ action: Object.freeze(out.action.sort()), actor: Object.freeze(out.actor.sort()), snapshot: Object.freeze(out.snapshot.sort()) });
+}
+
+function outcomeText(effect: string, rule: string | null | undefined, reason?: string): string {
+  const parts = [effect];
+  if (rule !== undefined) parts.push(rule === null ? 'no rule matched' : `rule ${rule}`);
+  if (reason !== undefined) parts.push(`reason ${reason}`);
+  return parts.join(', ');
+}
+
+/** A compiled, immutable policy. Created by `Actra.fromStrings / fromFiles / fromDirectory`. */
+export class CompiledPolicy implements Policy {
+  readonly schema: SchemaInfo;
+  readonly rules: readonly RuleInfo[];
+  readonly #hash: string;
+  readonly #byAction = new Map<string, readonly CompiledRule[]>();
+  readonly #byActor = new Map<string, readonly CompiledRule[]>();
+  readonly #global: readonly CompiledRule[];
+  readonly #default: Decision;
+  readonly #defs: readonly RuleDef[];
+  readonly #infos = new Map<string, RuleInfo>();
+  readonly #approvers = new Map<string, Test | null>();
+  readonly #reads = new Map<string, ReadSet>();
+  readonly #defaultReads: ReadSet;
+
+  constructor(schema: SchemaInfo, policy: PolicyDef, hash: string) {
+    this.schema = schema;
+    this.#hash = hash;
+    this.#defs = policy.rules;
+    this.#default = decisionFor(undefined, policy.defaultEffect, hash);
+    const global: CompiledRule[] = [];
+    const byAction = new Map<string, CompiledRule[]>();
+    const byActor = new Map<string, CompiledRule[]>();
+    const actionReads = new Map<string, Set<string>>();
+    const sharedReads = new Set<string>();
+    for (const def of policy.rules) {
+      const compiled: CompiledRule = Object.freeze({ test: compileCondition(def.when, def.id), decision: decisionFor(def, def.effect, hash) });
+      const scope = def.scope;
+      if ('action' in scope) {
+        const list = byAction.get(scope.action) ?? [];
+        list.push(compiled);
+        byAction.set(scope.action, list);
+        const reads = actionReads.get(scope.action) ?? new Set<string>();
+        fieldsRead(def.when, reads);
+        actionReads.set(scope.action, reads);
+      } else if ('actor' in scope) {
+        const list = byActor.get(scope.actor) ?? [];
+        list.push(compiled);
+        byActor.set(scope.actor, list);
+        fieldsRead(def.when, sharedReads);
+      } else {
+        global.push(compiled);
+        fieldsRead(def.when, sharedReads);
+      }
+      const info = ruleInfo(def);
+      this.#infos.set(def.id, info);
+      if (def.effect === 'require_approval') this.#approvers.set(def.id, def.approval?.approvers === undefined ? null : compileCondition(def.approval.approvers, def.id));
+    }
+    for (const [name, list] of byAction) this.#byAction.set(name, Object.freeze(list));
+    for (const [name, list] of byActor) this.#byActor.set(name, Object.freeze(list));
+    this.#global = Object.freeze(global);
+    if (byActor.size > 0) sharedReads.add('actor.type');
+    this.#defaultReads = toReadSet(sharedReads);
+    for (const name of schema.actions.keys()) this.#reads.set(name, toReadSet(new Set([...sharedReads, ...(actionReads.get(name) ?? [])])));
+    this.rules = Object.freeze(policy.rules.map((def) => this.#infos.get(def.id) as RuleInfo));
+    Object.freeze(this);
+  }
+
+  /**
+   * Evaluates one input: rules scoped to `action.type` in file order, then rules scoped to
+   * `actor.type`, then global rules; the first match decides; otherwise the default effect.
+   * Synchronous, pure, allocation-free on success.
+   * @throws ActraInputError (`ACTRA_INPUT`) when the input is malformed or a reached rule reads a
+   *   missing, null or wrongly typed required field.
+   * @example
+   * policy.evaluate({ action: { type: 'refund', amount: 4900 }, actor: { role: 'agent' }, snapshot: { fraud_flag: false } })
+   * // { effect: 'block', matchedRule: 'block_large_refund', policyHash: '…' }
+   */
+  evaluate(input: EvaluationInput): Decision {
+    if (notAnObject(input)) throw new ActraInputError('evaluation input must be an object with action, actor and snapshot');
+    return this.#run(ownAction(input) as Fields, ownActor(input) as Fields, ownSnapshot(input) as Fields);
+  }
+
+  /** Same as `evaluate({ action, actor, snapshot })`. */
+  evaluateAction(action: ActionInput, actor: Readonly<Record<string, unknown>>, snapshot: Readonly<Record<string, unknown>>): Decision {
+    return this.#run(action as Fields, actor, snapshot);
+  }
+
+  #run(action: Fields, actor: Fields, snapshot: Fields): Decision {
+    if (notAnObject(action)) throw domainError('action');
+    if (notAnObject(actor)) throw domainError('actor');
+    if (notAnObject(snapshot)) throw domainError('snapshot');
+    const type = ownType(action);
+    if (typeof type !== 'string') throw new ActraInputError('input field action.type must be a string naming the action', { field: 'action.type' });
+    try {
+      const rules = this.#byAction.get(type);
+      if (rules !== undefined) {
+        for (let i = 0; i < rules.length; i++) {
+          const rule = rules[i] as CompiledRule;
+          if (rule.test(action, actor, snapshot)) return rule.decision;
+        }
+      }
+      if (this.#byActor.size > 0) {
+        const actorRules = this.#actorRules(actor);
+        for (let i = 0; i < actorRules.length; i++) {
+          const rule = actorRules[i] as CompiledRule;
+          if (rule.test(action, actor, snapshot)) return rule.decision;
+        }
+      }
+      const global = this.#global;
+      for (let i = 0; i < global.length; i++) {
+        const rule = global[i] as CompiledRule;
+        if (rule.test(action, actor, snapshot)) return rule.decision;
+      }
+      return this.#default;
+    } catch (error) {
+      if (error instanceof ActraError) throw error;
+      // A getter or proxy in the input threw: the decision cannot be made, so it fails closed.
+      throw new ActraInputError('evaluation input could not be read (a property access threw)');
+    }
+  }
+
+  #actorRules(actor: Fields): readonly CompiledRule[] {
+    const actorType = ownType(actor);
+    if (actorType === undefined || actorType === null) return EMPTY;
+    if (typeof actorType !== 'string') throw new ActraInputError('input field actor.type must be a string when present', { field: 'actor.type' });
+    return this.#byActor.get(actorType) ?? EMPTY;
+  }
+
+  /**
+   * Evaluates like `evaluate` and explains: each rule tried in order with each comparison and the
+   * values compared, the closest rule that did not match (and the condition that stopped it), and
+   * a text form.
+   * @throws ActraInputError (`ACTRA_INPUT`) exactly when `evaluate` would.
+   */
+  explain(input: EvaluationInput): Explanation {
+    const decision = this.evaluate(input);
+    const { action, actor, snapshot } = input as unknown as { action: Fields; actor: Fields; snapshot: Fields };
+    const type = action.type as string;
+    const candidates: RuleDef[] = [];
+    const inScope = (def: RuleDef, scope: 'action' | 'actor' | 'global', name?: string): boolean =>
+      scope === 'global' ? 'global' in def.scope : scope === 'action' ? 'action' in def.scope && def.scope.action === name : 'actor' in def.scope && def.scope.actor === name;
+    for (const def of this.#defs) if (inScope(def, 'action', type)) candidates.push(def);
+    const rawActorType = this.#byActor.size > 0 ? ownType(actor) : undefined;
+    const actorType = typeof rawActorType === 'string' ? rawActorType : undefined;
+    if (actorType !== undefined) for (const def of this.#defs) if (inScope(def, 'actor', actorType)) candidates.push(def);
+    for (const def of this.#defs) if (inScope(def, 'global')) candidates.push(def);
+    const considered: { def: RuleDef; trace: ConditionTrace }[] = [];
+    for (const def of candidates) {
+      const trace = traceCondition(def.when, action, actor, snapshot, def.id);
+      considered.push({ def, trace });
+      if (trace.result) break;
+    }
+    return buildExplanation(decision, considered, action, actor, snapshot, type);
+  }
+
+  /** SHA-256 hex over the canonical schema + policy + governance. */
+  policyHash(): string {
+    return this.#hash;
+  }
+
+  /**
+   * Returns the decision when the input gives the expected outcome.
+   * @throws ActraAssertionError (`ACTRA_ASSERTION`) naming the expected and actual effect, rule and reason.
+   * @throws ActraInputError (`ACTRA_INPUT`) when evaluation fails.
+   */
+  assertEffect(input: EvaluationInput, expected: ExpectedOutcome): Decision {
+    const decision = this.evaluate(input);
+    const want = typeof expected === 'string' ? { effect: expected } : expected;
+    const ruleOk = want.rule === undefined || (want.rule === null ? decision.matchedRule === undefined : decision.matchedRule === want.rule);
+    const reasonOk = want.reason === undefined || decision.reason === want.reason;
+    if (decision.effect !== want.effect || !ruleOk || !reasonOk) {
+      const expectedText = outcomeText(want.effect, want.rule, want.reason);
+      const actualText = outcomeText(decision.effect, decision.matchedRule ?? null, decision.reason);
+      throw new ActraAssertionError(`expected ${expectedText}; got ${actualText}`, expected, decision);
+    }
+    return decision;
+  }
+
+  /** The fields the rules reachable for `actionType` can read (its action rules, every actor-scoped rule, every global rule). */
+  readsFor(actionType: string): ReadSet {
+    return this.#reads.get(actionType) ?? this.#defaultReads;
+  }
+
+  /** True when `actionType` is declared in the schema. */
+  hasAction(actionType: string): boolean {
+    return this.schema.actions.has(actionType);
+  }
+
+  /** One rule by id. */
+  rule(id: string): RuleInfo | undefined {
+    return this.#infos.get(id);
+  }
+
+  /**
+   * Whether `approver` satisfies rule `ruleId`'s `approval.approvers` condition. True when the rule
+   * has none; false when the rule does not exist or is not `require_approval`. Never throws.
+   */
+  canApprove(ruleId: string, approver: Readonly<Record<string, unknown>>): boolean {
+    const test = this.#approvers.get(ruleId);
+    if (test === undefined) return false;
+    if (test === null) return true;
+    if (notAnObject(approver)) return false;
+    try {
+      return test(NO_FIELDS, approver, NO_FIELDS) === true;
+    } catch {
+      return false;
+    }
+  }
+}

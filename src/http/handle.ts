@@ -1,0 +1,216 @@
+/** The framework-neutral request pipeline: route → action → actor → runtime.check → response. */
+import { randomUUID } from 'node:crypto';
+import { ActraAuthError, ActraError, ActraOptionsError } from '../errors.js';
+import type { Actor, CheckResult, Mode } from '../runtime/types.js';
+import { compileAction, type ActionBuilder } from './action.js';
+import { guardOptionsSchema, parseHttpOptions, type HttpLogger, type HttpOptions, type HttpRuntimeLike, type ResolvedHttpOptions, type RouteGuardOptions } from './options.js';
+import { parseOptions } from '../runtime/options.js';
+import { ACTRA_HEADERS, blockedResponse, decisionHeaders, errorResponse, pendingResponse, problemResponse, refusedResponse, unauthorizedResponse } from './responses.js';
+import { normaliseMethod, RouteTable, type MatchOptions } from './route-table.js';
+import type { NeutralRequest, NeutralResponse } from './types.js';
+
+/** A route's admission, compiled once: the action builder and the mode. */
+export interface CompiledGuard {
+  readonly action: ActionBuilder;
+  readonly mode?: Mode;
+  /** The declared pattern, when known at compile time (route table). */
+  readonly pattern?: string;
+}
+
+/** What the adapter does next: run the handler (setting `headers`), or send `response`. */
+export type HandleOutcome =
+  | { readonly kind: 'next'; readonly result: CheckResult; readonly headers: Readonly<Record<string, string>> }
+  | { readonly kind: 'respond'; readonly response: NeutralResponse };
+
+/** Resolves the actor of an HTTP request (from its bearer token). Throws `ActraAuthError` for 401. */
+export type RequestActorResolver = (req: NeutralRequest) => Promise<Actor>;
+
+/** Serves the approval routes under `prefix`; `undefined` when the request is not one of them. */
+export type ApprovalRoutesHandler = (req: NeutralRequest, prefix: string) => Promise<NeutralResponse | undefined>;
+
+/** What an adapter passes besides the user's options. */
+export interface ActraHttpParts {
+  readonly runtime: HttpRuntimeLike;
+  readonly actor?: RequestActorResolver;
+  readonly approvalRoutes?: ApprovalRoutesHandler;
+  readonly match: MatchOptions;
+}
+
+const REQUEST_ID = /^[\w.:@-]{1,128}$/;
+
+const consoleLogger: HttpLogger = {
+  info: function info() {},
+  warn: function warn(obj, msg) {
+    console.warn(JSON.stringify({ level: 'warn', msg, ...obj }));
+  },
+};
+
+/**
+ * The HTTP side of Actra, shared by the three adapters: route table, guards, the decision pipeline
+ * and the approval routes. Everything is compiled in the constructor.
+ * @throws ActraOptionsError (`ACTRA_OPTIONS`) for a bad option, an unknown action or field.
+ */
+export class ActraHttp {
+  readonly options: ResolvedHttpOptions;
+  readonly runtime: HttpRuntimeLike;
+  readonly table: RouteTable<CompiledGuard>;
+  readonly logger: HttpLogger;
+  readonly #actor: RequestActorResolver | undefined;
+  readonly #approvalRoutes: ApprovalRoutesHandler | undefined;
+  readonly #approvalsPath: string;
+
+  constructor(options: HttpOptions, parts: ActraHttpParts) {
+    this.options = parseHttpOptions(options, 'actra');
+    this.runtime = parts.runtime;
+    this.logger = this.options.logger ?? consoleLogger;
+    this.#actor = parts.actor;
+    this.#approvalRoutes = parts.approvalRoutes;
+    this.#approvalsPath = this.options.approvalsPrefix + '/approvals';
+    const entries = Object.entries(this.options.routes ?? {}).map(([key, spec]) => [key, this.#compileSpec(spec, `routes["${key}"]`)] as const);
+    this.table = new RouteTable(entries, parts.match);
+    this.table.routes.forEach(function attachPattern(route) {
+      (route.value as { pattern?: string }).pattern = route.pattern;
+    });
+  }
+
+  #compileSpec(spec: LooseRouteSpec, where: string): CompiledGuard {
+    const { action, ...rest } = typeof spec === 'string' ? { action: spec } : spec;
+    return this.compileGuard(action, stripUndefined(rest), where);
+  }
+
+  /**
+   * Compiles a guard for `action`. Call once per route, at start-up.
+   * @throws ActraOptionsError (`ACTRA_OPTIONS`) when the action or a mapped field is not declared.
+   */
+  compileGuard(action: string, options: RouteGuardOptions = {}, where = `guard("${action}")`): CompiledGuard {
+    const opts = parseOptions(guardOptionsSchema, options, where);
+    if (typeof action !== 'string' || action.length === 0) throw new ActraOptionsError(`${where}: action must be a non-empty string`);
+    const builder = compileAction({ action, ...(opts.fields ? { fields: opts.fields } : {}), ...(opts.mapper ? { mapper: opts.mapper } : {}) }, this.runtime.policy.schema, where);
+    const mode = opts.mode ?? this.options.mode;
+    return mode === undefined ? { action: builder } : { action: builder, mode };
+  }
+
+  /** Logs the route table and the unmatched policy, and warns about `unguarded` routes. */
+  logStartup(unguarded: readonly string[]): void {
+    const routes = this.table.routes.map(function describe(r) {
+      return `${r.method} ${r.pattern}`;
+    });
+    this.logger.info({ routes, unmatched: this.options.unmatched }, 'actra: route table compiled');
+    if (unguarded.length > 0) {
+      const msg = this.options.unmatched === 'deny' ? 'actra: routes without a guard are refused (unmatched: deny)' : 'actra: routes without a guard run unchecked (unmatched: allow)';
+      this.logger.warn({ unguarded: [...unguarded] }, msg);
+    }
+  }
+
+  /** The request id: the incoming header when well-formed, else a fresh UUID. */
+  requestId(req: NeutralRequest): string {
+    const incoming = req.header(this.options.requestIdHeader);
+    return incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  }
+
+  /** True when `path` is under `<base><approvalsPrefix>/approvals`. */
+  isApprovalPath(path: string, base = ''): boolean {
+    const full = base + this.#approvalsPath;
+    return path.startsWith(full) && (path.length === full.length || path.charCodeAt(full.length) === 47);
+  }
+
+  /** Serves an approval route, or `undefined` when `req` is not one. Failures become problem responses. */
+  async approvals(req: NeutralRequest, base = ''): Promise<NeutralResponse | undefined> {
+    if (this.#approvalRoutes === undefined || !this.isApprovalPath(req.path, base)) return undefined;
+    try {
+      return await this.#approvalRoutes(req, base + this.options.approvalsPrefix);
+    } catch (error) {
+      return this.#failure(error, this.requestId(req), req);
+    }
+  }
+
+  /** The 404 problem sent for a request matching no declared route under `unmatched: 'deny'`. */
+  unmatchedResponse(req: NeutralRequest): NeutralResponse {
+    const requestId = this.requestId(req);
+    return problemResponse(404, 'ACTRA_UNMATCHED_ROUTE', requestId, { headers: { [this.options.requestIdHeader]: requestId } });
+  }
+
+  /**
+   * Runs admission for one request: builds the action, resolves the actor, calls `runtime.check`.
+   * Never throws: every failure becomes a problem response (400, 401, 503).
+   * @param route the route pattern (with mount prefix) recorded in events and approval digests.
+   * @param base the mount prefix of the approval routes (for the 202 status URL).
+   */
+  async handle(req: NeutralRequest, guard: CompiledGuard, route: string, base = ''): Promise<HandleOutcome> {
+    const requestIdHeader = this.options.requestIdHeader;
+    const requestId = this.requestId(req);
+    try {
+      const action = guard.action.build(req);
+      const actor = this.#actor === undefined ? undefined : await this.#actor(req);
+      const approvalId = req.header(ACTRA_HEADERS.approval);
+      const result = await this.runtime.check({
+        action,
+        ctx: req,
+        ...(actor === undefined ? {} : { actor }),
+        ...(guard.mode === undefined ? {} : { mode: guard.mode }),
+        method: normaliseMethod(req.method),
+        route,
+        requestId,
+        ...(approvalId === undefined || approvalId.length === 0 ? {} : { approvalId }),
+      });
+      switch (result.outcome) {
+        case 'allow':
+          return { kind: 'next', result, headers: decisionHeaders(result, requestIdHeader) };
+        case 'block':
+          return { kind: 'respond', response: blockedResponse(result, requestIdHeader) };
+        case 'pending': {
+          const statusUrl = `${base}${this.#approvalsPath}/${encodeURIComponent(result.approval?.id ?? '')}`;
+          return { kind: 'respond', response: pendingResponse(result, statusUrl, this.options.pendingRetryAfter, requestIdHeader) };
+        }
+        case 'refused':
+          return { kind: 'respond', response: refusedResponse(result, requestIdHeader) };
+        default:
+          return { kind: 'respond', response: errorResponse(undefined, requestId, this.options.unavailableRetryAfter, requestIdHeader) };
+      }
+    } catch (error) {
+      return { kind: 'respond', response: this.#failure(error, requestId, req) };
+    }
+  }
+
+  /** The problem response for a failure outside `handle` (a malformed path, a body over the limit). */
+  failureResponse(error: unknown, req: NeutralRequest): NeutralResponse {
+    return this.#failure(error, this.requestId(req), req);
+  }
+
+  #failure(error: unknown, requestId: string, req: NeutralRequest): NeutralResponse {
+    if (error instanceof ActraAuthError || (error instanceof ActraError && error.code === 'ACTRA_UNAUTHENTICATED')) {
+      const tokenSent = req.header('authorization') !== undefined;
+      return unauthorizedResponse(error, tokenSent, this.options.realm, requestId, this.options.requestIdHeader);
+    }
+    return errorResponse(error, requestId, this.options.unavailableRetryAfter, this.options.requestIdHeader);
+  }
+}
+
+type LooseRouteSpec = string | ({ action: string } & { [K in keyof RouteGuardOptions]?: RouteGuardOptions[K] | undefined });
+
+function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(function defined(entry) {
+    return entry[1] !== undefined;
+  })) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/** Marks route-level guard functions so adapters can tell guarded routes from unguarded ones. */
+export const ACTRA_GUARD: unique symbol = Symbol.for('actra.guard');
+
+/** A guard declared before the middleware exists: compiled on first use, once per `ActraHttp`. */
+export function lazyGuard(action: string, options: RouteGuardOptions = {}): (http: ActraHttp) => CompiledGuard {
+  const compiled = new WeakMap<ActraHttp, CompiledGuard>();
+  return function compiledFor(http) {
+    let guard = compiled.get(http);
+    if (guard === undefined) {
+      guard = http.compileGuard(action, options);
+      compiled.set(http, guard);
+    }
+    return guard;
+  };
+}
+
+/** 500 problem for a guard used without the app-level middleware or plugin installed. */
+export function notInstalledResponse(what: string): NeutralResponse {
+  return problemResponse(500, 'ACTRA_OPTIONS', 'none', { detail: `${what} is not installed on this app; the route is refused` });
+}

@@ -1,0 +1,199 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadCases, parseCases } from '../../src/testing/cases.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'actra-cases-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function policyDirWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(scratch, 'p-'));
+  mkdirSync(join(dir, 'tests'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'tests', name), text);
+  return dir;
+}
+
+const ONE_CASE = `cases:
+  - name: small refund
+    action: { type: refund, amount: 5 }
+    actor: { role: agent }
+    snapshot: { fraud_flag: false }
+    expect: { effect: allow, rule: null }
+`;
+
+describe('parseCases', () => {
+  it('reads a `cases:` file with positions and defaults', () => {
+    const { cases, issues } = parseCases(ONE_CASE, 'a.yaml');
+    expect(issues).toEqual([]);
+    expect(cases).toHaveLength(1);
+    expect(cases[0]).toMatchObject({
+      name: 'small refund',
+      action: { type: 'refund', amount: 5 },
+      actor: { role: 'agent' },
+      snapshot: { fraud_flag: false },
+      expect: { effect: 'allow', rule: null },
+      file: 'a.yaml',
+      line: 2,
+      column: 5,
+    });
+  });
+
+  it('reads a top-level list and defaults a missing actor and snapshot to empty objects', () => {
+    const { cases, issues } = parseCases('- name: x\n  action: { type: read_order, order_id: o1 }\n  expect: { effect: block, reason: r.x }\n', 'list.yaml');
+    expect(issues).toEqual([]);
+    expect(cases[0]).toMatchObject({ actor: {}, snapshot: {}, expect: { effect: 'block', reason: 'r.x' }, line: 1, column: 3 });
+    expect(cases[0]!.expect).not.toHaveProperty('rule');
+  });
+
+  it('reads an error expectation', () => {
+    const { cases, issues } = parseCases('- name: bad\n  action: { type: refund }\n  expect: { error: ACTRA_INPUT }\n', 'e.yaml');
+    expect(issues).toEqual([]);
+    expect(cases[0]!.expect).toEqual({ error: 'ACTRA_INPUT' });
+  });
+
+  it('reports an unknown key with its line and column and a suggestion', () => {
+    const text = ONE_CASE.replace('expect: { effect: allow, rule: null }', 'expect: { efect: allow }');
+    const { cases, issues } = parseCases(text, 't.yaml');
+    expect(cases).toEqual([]);
+    expect(issues).toContainEqual(expect.objectContaining({ code: 'UNKNOWN_KEY', file: 't.yaml', line: 6, column: 15, path: ['cases', 0, 'expect', 'efect'] }));
+    expect(issues.find((i) => i.code === 'UNKNOWN_KEY')!.message).toBe('unknown key "efect" in cases.0.expect (did you mean "effect"?)');
+  });
+
+  it('reports an unknown key on a case and at the top level', () => {
+    const text = `cases:\n  - name: a\n    action: { type: refund }\n    snapshots: {}\n    expect: { effect: allow }\nextra: 1\n`;
+    const { issues } = parseCases(text, 't.yaml');
+    expect(issues).toEqual([
+      expect.objectContaining({ code: 'UNKNOWN_KEY', line: 6, column: 1, message: 'unknown key "extra"' }),
+    ]);
+    const inner = parseCases(text.replace('extra: 1\n', ''), 't.yaml').issues;
+    expect(inner).toEqual([
+      expect.objectContaining({ code: 'UNKNOWN_KEY', line: 4, column: 5, message: 'unknown key "snapshots" in cases.0 (did you mean "snapshot"?)' }),
+    ]);
+  });
+
+  it('reports a missing key at the case that lacks it', () => {
+    const { issues } = parseCases('cases:\n  - name: a\n    expect: { effect: allow }\n', 't.yaml');
+    expect(issues).toEqual([expect.objectContaining({ code: 'MISSING_KEY', line: 2, column: 5, message: 'missing required key "action"' })]);
+  });
+
+  it('reports a wrong effect and a wrong error code as invalid values', () => {
+    const { issues } = parseCases(
+      '- name: a\n  action: { type: refund }\n  expect: { effect: deny }\n- name: b\n  action: { type: refund }\n  expect: { error: ACTRA_NOPE }\n',
+      't.yaml',
+    );
+    expect(issues.map((i) => [i.code, i.line, i.column])).toEqual([
+      ['INVALID_VALUE', 3, 21],
+      ['INVALID_VALUE', 6, 20],
+    ]);
+    expect(issues[0]!.message).toMatch(/^0\.expect\.effect: /);
+  });
+
+  it('reports a wrongly typed action and a missing action type', () => {
+    const { issues } = parseCases('- name: a\n  action: refund\n  expect: { effect: allow }\n- name: b\n  action: { amount: 3 }\n  expect: { effect: allow }\n', 't.yaml');
+    expect(issues.map((i) => [i.code, i.line])).toEqual([
+      ['INVALID_TYPE', 2],
+      ['MISSING_KEY', 5],
+    ]);
+  });
+
+  it('reports every problem of a file at once and keeps its valid cases', () => {
+    const text = `- name: ok\n  action: { type: refund }\n  expect: { effect: allow }\n- name: bad1\n  action: { type: refund }\n  expect: { effect: allow, rul: x }\n- name: bad2\n  action: { type: refund }\n`;
+    const { cases, issues } = parseCases(text, 't.yaml');
+    expect(cases.map((c) => c.name)).toEqual(['ok']);
+    expect(issues.map((i) => i.code)).toEqual(['UNKNOWN_KEY', 'MISSING_KEY']);
+  });
+
+  it('reports duplicate case names', () => {
+    const text = `- name: same\n  action: { type: refund }\n  expect: { effect: allow }\n- name: same\n  action: { type: refund }\n  expect: { effect: block }\n`;
+    const { cases, issues } = parseCases(text, 't.yaml');
+    expect(cases).toHaveLength(1);
+    expect(issues).toEqual([expect.objectContaining({ code: 'INVALID_VALUE', line: 4, column: 9, message: 'duplicate case name "same" (first at case 0)' })]);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const { cases, issues } = parseCases('cases:\n  - name: a\n    action: { type: refund\n', 't.yaml');
+    expect(cases).toEqual([]);
+    expect(issues.length).toBeGreaterThan(0);
+    expect(issues[0]).toMatchObject({ code: 'YAML_SYNTAX', file: 't.yaml' });
+    expect(issues[0]!.line).toBeGreaterThanOrEqual(3);
+  });
+
+  it('reports duplicate keys as YAML errors', () => {
+    const { issues } = parseCases('cases: []\ncases: []\n', 't.yaml');
+    expect(issues).toEqual([expect.objectContaining({ code: 'YAML_SYNTAX', line: 2, column: 1 })]);
+  });
+
+  it('reports an empty file and a scalar document', () => {
+    expect(parseCases('', 'e.yaml').issues).toEqual([expect.objectContaining({ code: 'EMPTY_DOCUMENT', line: 1, column: 1 })]);
+    expect(parseCases('# only a comment\n', 'e.yaml').issues).toEqual([expect.objectContaining({ code: 'EMPTY_DOCUMENT' })]);
+    expect(parseCases('42\n', 'e.yaml').issues).toEqual([expect.objectContaining({ code: 'INVALID_DOCUMENT' })]);
+  });
+
+  it('stops an alias expansion bomb with YAML_LIMIT', () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 0; i < 8; i++) {
+      const prev = String.fromCharCode(97 + i);
+      const next = String.fromCharCode(98 + i);
+      lines.push(`${next}: &${next} [${Array(10).fill(`*${prev}`).join(', ')}]`);
+    }
+    const { cases, issues } = parseCases(lines.join('\n') + '\n', 'bomb.yaml');
+    expect(cases).toEqual([]);
+    expect(issues).toEqual([expect.objectContaining({ code: 'YAML_LIMIT' })]);
+  });
+
+  it('keeps a __proto__ key as plain data without touching prototypes', () => {
+    const { cases, issues } = parseCases('- name: p\n  action: { type: refund, __proto__: { polluted: true } }\n  expect: { effect: allow }\n', 'p.yaml');
+    expect(issues).toEqual([]);
+    expect(Object.getPrototypeOf(cases[0]!.action)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(Object.hasOwn(cases[0]!.action, '__proto__')).toBe(true);
+  });
+});
+
+describe('loadCases', () => {
+  it('reads every .yaml and .yml file under tests/ in name order', () => {
+    const dir = policyDirWith({
+      'b.yml': '- name: second\n  action: { type: refund }\n  expect: { effect: block }\n',
+      'a.yaml': ONE_CASE,
+      'notes.txt': 'not a test file',
+    });
+    const { cases, issues, files } = loadCases(dir);
+    expect(issues).toEqual([]);
+    expect(files).toEqual([join(dir, 'tests', 'a.yaml'), join(dir, 'tests', 'b.yml')]);
+    expect(cases.map((c) => [c.name, c.file])).toEqual([
+      ['small refund', join(dir, 'tests', 'a.yaml')],
+      ['second', join(dir, 'tests', 'b.yml')],
+    ]);
+  });
+
+  it('returns the problems of a bad file and the cases of the good ones', () => {
+    const dir = policyDirWith({ 'a.yaml': ONE_CASE, 'b.yaml': 'cases:\n  - nme: x\n' });
+    const { cases, issues } = loadCases(dir);
+    expect(cases.map((c) => c.name)).toEqual(['small refund']);
+    expect(issues.map((i) => [i.file, i.code])).toEqual([
+      [join(dir, 'tests', 'b.yaml'), 'MISSING_KEY'],
+      [join(dir, 'tests', 'b.yaml'), 'MISSING_KEY'],
+      [join(dir, 'tests', 'b.yaml'), 'MISSING_KEY'],
+      [join(dir, 'tests', 'b.yaml'), 'UNKNOWN_KEY'],
+    ]);
+  });
+
+  it('has no cases when the directory has no tests/ folder', () => {
+    const dir = mkdtempSync(join(scratch, 'empty-'));
+    expect(loadCases(dir)).toEqual({ cases: [], issues: [], files: [] });
+  });
+
+  it('refuses a test file over 1 MiB', () => {
+    const dir = policyDirWith({ 'big.yaml': `# ${'x'.repeat(1024 * 1024 + 10)}\n` });
+    expect(loadCases(dir).issues).toEqual([expect.objectContaining({ code: 'YAML_LIMIT', file: join(dir, 'tests', 'big.yaml') })]);
+  });
+
+  it('loads the bundled example cases without problems', () => {
+    for (const example of ['refunds', 'deploy']) {
+      const { cases, issues } = loadCases(join('examples', 'policies', example));
+      expect(issues).toEqual([]);
+      expect(cases.length).toBeGreaterThan(5);
+    }
+  });
+});

@@ -22,8 +22,8 @@ type Layer = { route?: { stack: { handle: unknown }[]; _handlesMethod(m: string)
 type Found = { pattern: string; guarded: boolean; params: Record<string, string> };
 
 /** Use as `express.json({ verify: captureRawBody })` so signed approval webhooks can be verified. */
-export function captureRawBody(req: { rawBody?: string }, _res: unknown, buf: Buffer): void {
-  req.rawBody = buf.toString('utf8');
+export function captureRawBody(req: object, _res: unknown, buf: Buffer): void {
+  (req as { rawBody?: string }).rawBody = buf.toString('utf8');
 }
 
 function neutral(req: Request, path: string, params: Readonly<Record<string, string>>, routePattern?: string): NeutralRequest {

@@ -42,12 +42,16 @@ function send(reply: FastifyReply, response: NeutralResponse): FastifyReply {
   return reply.code(response.status).headers(response.headers).send(response.body === undefined ? undefined : JSON.stringify(response.body));
 }
 
-async function admit(http: ActraHttp, request: FastifyRequest, reply: FastifyReply, guard: CompiledGuard, route: string): Promise<FastifyReply | undefined> {
+/** Runs admission; true when a response was sent (the handler must not run). */
+async function admit(http: ActraHttp, request: FastifyRequest, reply: FastifyReply, guard: CompiledGuard, route: string): Promise<boolean> {
   const outcome = await http.handle(neutral(request), guard, route);
-  if (outcome.kind === 'respond') return send(reply, outcome.response);
+  if (outcome.kind === 'respond') {
+    send(reply, outcome.response);
+    return true;
+  }
   reply.headers(outcome.headers);
   request.actra = outcome.result;
-  return undefined;
+  return false;
 }
 
 function entryFor(http: ActraHttp, route: Pick<RouteOptions, 'method' | 'url' | 'config'> & Partial<Pick<RouteOptions, 'preHandler' | 'handler'>>): Entry {
@@ -86,11 +90,11 @@ async function actraFastify(app: FastifyInstance, options: ActraHttpOptions): Pr
       entry = late.get(config) ?? entryFor(http, { method: request.routeOptions.method ?? request.method, url: request.routeOptions.url ?? '', config: request.routeOptions.config });
       late.set(config, entry);
     }
-    if (entry.guard !== undefined) return admit(http, request, reply, entry.guard, request.routeOptions.url ?? '');
+    if (entry.guard !== undefined) return (await admit(http, request, reply, entry.guard, request.routeOptions.url ?? '')) ? reply : undefined;
     if (entry.routeLevel) return;
     const path = neutral(request).path;
     const matched = http.table.match(request.method, path);
-    if (matched !== undefined) return admit(http, request, reply, matched.route.value, matched.route.pattern);
+    if (matched !== undefined) return (await admit(http, request, reply, matched.route.value, matched.route.pattern)) ? reply : undefined;
     if (http.options.unmatched === 'deny') return send(reply, http.unmatchedResponse(neutral(request)));
     return;
   });
@@ -126,12 +130,18 @@ export const actraPlugin = fp(actraFastify, { fastify: '5.x', name: 'actra' });
 /** A route-level guard for `preHandler: guard('refund')`. Needs `actraPlugin`; without it the route answers 500. */
 export function guard(action: string, options?: RouteGuardOptions) {
   const compile = lazyGuard(action, options);
-  const handler = async function actraGuard(this: unknown, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const http = (request.server as Partial<FastifyInstance>).actraHttp;
-    if (http === undefined) return send(reply, notInstalledResponse('actraPlugin'));
-    return admit(http, request, reply, compile(http), request.routeOptions.url ?? '');
+  const handler = async function actraGuard(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    return (await check(request, reply)) ? reply : undefined;
   };
-  return Object.assign(handler, { [ACTRA_GUARD]: true });
+  async function check(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+    const http = (request.server as Partial<FastifyInstance>).actraHttp;
+    if (http === undefined) {
+      send(reply, notInstalledResponse('actraPlugin'));
+      return true;
+    }
+    return admit(http, request, reply, compile(http), request.routeOptions.url ?? '');
+  }
+  return Object.assign(handler, { [ACTRA_GUARD]: true, check });
 }
 
 /**
@@ -142,8 +152,7 @@ export function Guard(action: string, options?: RouteGuardOptions) {
   const check = guard(action, options);
   return function decorate<This, Fn extends (this: This, request: FastifyRequest, reply: FastifyReply) => unknown>(method: Fn, _context: ClassMethodDecoratorContext<This, Fn>): Fn {
     const guarded = async function guardedMethod(this: This, request: FastifyRequest, reply: FastifyReply) {
-      const stopped = await check.call(undefined, request, reply);
-      return stopped ?? method.call(this, request, reply);
+      return (await check.check(request, reply)) ? reply : method.call(this, request, reply);
     };
     return Object.assign(guarded, { [ACTRA_GUARD]: true }) as unknown as Fn;
   };

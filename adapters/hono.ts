@@ -41,6 +41,17 @@ function neutral(c: Context, params: Readonly<Record<string, string>>, read: { b
   };
 }
 
+/** The decoded params of matched route `index`, read through Hono's own match result. */
+function paramsOf(c: Context, index: number): Record<string, string> {
+  const current = c.req.routeIndex;
+  c.req.routeIndex = index;
+  try {
+    return c.req.param() as Record<string, string>;
+  } finally {
+    c.req.routeIndex = current;
+  }
+}
+
 function respond(c: Context, response: NeutralResponse): Response {
   return new Response(response.body === undefined ? null : JSON.stringify(response.body), { status: response.status, headers: response.headers });
 }
@@ -86,10 +97,12 @@ export function actraMiddleware(options: ActraHttpOptions): MiddlewareHandler {
         if (response !== undefined) return respond(c, response);
       }
       let guarded = false;
-      for (const route of matchedRoutes(c)) {
+      const routes = matchedRoutes(c);
+      for (let index = 0; index < routes.length; index++) {
+        const route = routes[index] as (typeof routes)[number];
         if (ACTRA_GUARD in route.handler) guarded = true;
         const exact = http.table.lookup(c.req.method, route.path);
-        if (exact !== undefined) return await admit(http, c, next, exact.value, route.path, c.req.param() as Record<string, string>);
+        if (exact !== undefined) return await admit(http, c, next, exact.value, route.path, paramsOf(c, index));
       }
       const matched = http.table.match(c.req.method, path);
       if (matched !== undefined) return await admit(http, c, next, matched.route.value, matched.route.pattern, matched.params);

@@ -4,6 +4,7 @@ import { do_not_optimize, measure } from 'mitata';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { EvaluationInput } from '../src/core/types.js';
+import { isActraError, type ActraCompileError } from '../src/errors.js';
 import { agreementInputs, benchInputs, buildPeers, compileActra, actraPeer, findDisagreements, makeRuleSet, type Peer, type RuleSet } from './peers/index.js';
 
 /** One timed implementation. */
@@ -82,6 +83,14 @@ function heapUsed(): number {
 
 async function benchLargePolicy(tenRuleP50: number): Promise<void> {
   const ruleSet = makeRuleSet(10_000, 1_000);
+  try {
+    compileActra(ruleSet);
+  } catch (error) {
+    const issue = isActraError(error, 'ACTRA_COMPILE') ? (error as ActraCompileError).issues[0] : undefined;
+    console.log(`\n${ruleSet.name}: does not compile (${issue ? `${issue.code} ${issue.message}` : String(error)})`);
+    process.exitCode = 1;
+    return;
+  }
   const compileTimes: number[] = [];
   for (let run = 0; run < 5; run++) {
     const start = performance.now();

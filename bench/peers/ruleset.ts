@@ -82,19 +82,13 @@ export function toActraYaml(ruleSet: RuleSet): { schema: string; policy: string 
     '    region: string?',
     '',
   ].join('\n');
+  // One flow-style line per rule keeps a 10,000-rule policy as small as the format allows.
   const policy = [
     'version: 1',
     'rules:',
-    ...ruleSet.rules.map((r) =>
-      [
-        `  - id: ${r.id}`,
-        `    scope: { action: ${r.action} }`,
-        '    when:',
-        '      subject: { domain: action, field: amount }',
-        '      operator: greater_than',
-        `      value: { literal: ${r.limit} }`,
-        '    effect: block',
-      ].join('\n'),
+    ...ruleSet.rules.map(
+      (r) =>
+        `  - {id: ${r.id}, scope: {action: ${r.action}}, when: {subject: {domain: action, field: amount}, operator: greater_than, value: {literal: ${r.limit}}}, effect: block}`,
     ),
     '',
   ].join('\n');

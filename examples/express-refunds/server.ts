@@ -44,9 +44,15 @@ export async function start(options: RefundsExampleOptions): Promise<RunningExam
     res.status(201).json({ refund, decisionId: req.actra?.decisionId, approvalId: req.actra?.approval?.id });
   });
 
-  const server: Server = await new Promise(function listening(resolve) {
-    const s = app.listen(options.port ?? 3001, '127.0.0.1', () => resolve(s));
-  });
+  let server: Server;
+  try {
+    server = await new Promise<Server>(function listening(resolve, reject) {
+      const s = app.listen(options.port ?? 3001, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(s)));
+    });
+  } catch (error) {
+    await stack.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

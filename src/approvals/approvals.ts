@@ -116,6 +116,7 @@ const optionsSchema = z
     approverResolver: z.custom<(token: string) => Promise<Actor>>((value) => typeof value === 'function', { message: 'must be a function' }).optional(),
     now: z.custom<() => number>((value) => typeof value === 'function', { message: 'must be a function' }).optional(),
     random: z.custom<() => number>((value) => typeof value === 'function', { message: 'must be a function' }).optional(),
+    redact: z.array(z.string().min(1)).default([]),
     pollIntervalMs: z.number().int().min(1).default(1_000),
     sweepIntervalMs: z.number().int().min(10).default(1_000),
     logger: z.custom<WebhookLogger>(isFunctionHolder(['warn']), { message: 'must have a warn(obj, msg) method' }).optional(),
@@ -155,6 +156,8 @@ export interface ApprovalsOptions {
   readonly now?: () => number;
   /** Random source in [0, 1) for retry jitter (default `Math.random`). */
   readonly random?: () => number;
+  /** Action field names whose values `approval.requested` payloads show as `"[redacted]"`. */
+  readonly redact?: readonly string[];
   /** How often `waitFor` polls the store for decisions made by other instances (default 1000 ms). */
   readonly pollIntervalMs?: number;
   /** Interval of the expiry sweeper and dispatcher started by `start()` (default 1000 ms). */
@@ -226,6 +229,7 @@ export class Approvals implements ApprovalGate {
   readonly #inbound: InboundVerifier;
   readonly #approverResolver: ((token: string) => Promise<Actor>) | undefined;
   readonly #logger: WebhookLogger | undefined;
+  readonly #redact: ReadonlySet<string>;
   readonly #changes = new EventEmitter();
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> | undefined;
@@ -246,6 +250,7 @@ export class Approvals implements ApprovalGate {
     this.#sweepIntervalMs = opts.sweepIntervalMs;
     this.#approverResolver = opts.approverResolver;
     this.#logger = opts.logger;
+    this.#redact = new Set(opts.redact);
     const webhooks = opts.webhooks;
     this.#dispatcher = new WebhookDispatcher(
       this.#store,
@@ -292,6 +297,7 @@ export class Approvals implements ApprovalGate {
     const ttlSeconds = this.#policy.rule(ruleId)?.approval?.ttlSeconds ?? DEFAULT_APPROVAL_TTL_SECONDS;
     const now = this.#now();
     const action = declaredActionFields(request.action, this.#policy.schema?.actions.get(request.action.type));
+    for (const field of this.#redact) if (field !== 'type' && Object.prototype.hasOwnProperty.call(action, field)) action[field] = '[redacted]';
     const approval = {
       id: newApprovalId(),
       digest: approvalDigest(request),

@@ -36,6 +36,8 @@ export interface ApprovalRoutesOptions {
   readonly requestIdHeader?: string;
   /** `realm` of the Bearer challenge on 401 (default `actra`). */
   readonly realm?: string;
+  /** `Retry-After` seconds of a 503 when the store is unavailable (default 5). */
+  readonly unavailableRetryAfter?: number;
 }
 
 const optionsSchema = z
@@ -54,6 +56,7 @@ const optionsSchema = z
       .regex(/^[\x20-\x7e]{1,64}$/)
       .refine((value) => !value.includes('"') && !value.includes('\\'), { message: 'must not contain quotes or backslashes' })
       .default('actra'),
+    unavailableRetryAfter: z.number().int().positive().max(86_400).default(5),
   })
   .strict();
 
@@ -124,7 +127,7 @@ export function approvalRoutes(approvals: Approvals, options: ApprovalRoutesOpti
     const where = issue === undefined || issue.path.length === 0 ? 'options' : issue.path.map(String).join('.');
     throw new ActraOptionsError(`approvalRoutes: invalid option "${where}": ${issue?.message ?? 'invalid'}`, { cause: parsed.error });
   }
-  const { requestIdHeader, realm } = parsed.data;
+  const { requestIdHeader, realm, unavailableRetryAfter } = parsed.data;
   const base = parsed.data.prefix.replace(/\/+$/, '') + '/approvals/';
   const tokenResolver = approvals.approverResolver;
   const resolveApprover =
@@ -146,7 +149,7 @@ export function approvalRoutes(approvals: Approvals, options: ApprovalRoutesOpti
       actor = await resolveApprover!(req);
     } catch (error) {
       if (error instanceof ActraError && error.code !== 'ACTRA_UNAUTHENTICATED') {
-        return { response: errorResponse(error, requestId, 1, requestIdHeader) };
+        return { response: errorResponse(error, requestId, unavailableRetryAfter, requestIdHeader) };
       }
       return { response: unauthorizedResponse(error instanceof ActraError ? error : undefined, tokenSent, realm, requestId, requestIdHeader) };
     }
@@ -165,7 +168,7 @@ export function approvalRoutes(approvals: Approvals, options: ApprovalRoutesOpti
   }
 
   function fail(error: unknown, requestId: string): NeutralResponse {
-    return errorResponse(error, requestId, 1, requestIdHeader);
+    return errorResponse(error, requestId, unavailableRetryAfter, requestIdHeader);
   }
 
   function badRequest(detail: string, requestId: string): NeutralResponse {

@@ -152,7 +152,7 @@ function readMust(file: YamlFile, node: Node | null, path: Path, ruleId: string 
 
 /** Reads governance.yaml; issues go to the file's sink. Returns undefined when it has problems. */
 export function readGovernance(file: YamlFile, schema: SchemaInfo): GovernanceRuleDef[] | undefined {
-  const root = file.map(file.root, [], 'the governance document', ['version', 'governance']);
+  const root = file.rootMap('the governance document', ['version', 'governance']);
   if (root === undefined) return undefined;
   file.version(root, []);
   const block = file.require(root, 'governance', file.root, [], 'the governance document');

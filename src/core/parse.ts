@@ -113,6 +113,16 @@ export class YamlFile {
     return undefined;
   }
 
+  /** Reads the document's top-level mapping; INVALID_DOCUMENT when the document is not a mapping. */
+  rootMap(what: string, allowed: readonly string[]): Map<string, Entry> | undefined {
+    const root = this.resolve(this.root);
+    if (root === null || !isMap(root)) {
+      this.issue('INVALID_DOCUMENT', `${what} must be a mapping of keys (${allowed.join(', ')})`, root, []);
+      return undefined;
+    }
+    return this.map(root, [], what, allowed);
+  }
+
   /** Reads a sequence; reports INVALID_TYPE otherwise. */
   seq(node: Node | null, path: Path, what: string, ruleId?: string): (Node | null)[] | undefined {
     const target = this.resolve(node);

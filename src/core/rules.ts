@@ -177,15 +177,16 @@ function checkTypes(ctx: Context, left: FieldRef, operator: Operator, right: Ope
     return true;
   }
   const value = right.value;
+  const literalAt = file.resolve(file.peek(valueNode, 'literal') ?? null) ?? valueAt;
   if (list !== Array.isArray(value)) {
     const message = list ? `${operator} needs a list literal (value: { literal: [...] })` : `a list literal is only valid with in / not_in`;
-    file.issue(list ? 'INVALID_VALUE' : 'TYPE_MISMATCH', message, valueAt, [...path, 'value', 'literal'], ruleId);
+    file.issue(list ? 'INVALID_VALUE' : 'TYPE_MISMATCH', message, literalAt, [...path, 'value', 'literal'], ruleId);
     return false;
   }
   const items: readonly unknown[] = Array.isArray(value) ? value : [value];
   for (const item of items) {
     if (typeof item !== wanted) {
-      file.issue('TYPE_MISMATCH', `${name} (${kindName(left.spec)}) ${operator} needs a ${wanted} literal, got a ${typeof item}`, valueAt, [...path, 'value', 'literal'], ruleId);
+      file.issue('TYPE_MISMATCH', `${name} (${kindName(left.spec)}) ${operator} needs a ${wanted} literal, got a ${typeof item}`, literalAt, [...path, 'value', 'literal'], ruleId);
       return false;
     }
   }
@@ -193,7 +194,7 @@ function checkTypes(ctx: Context, left: FieldRef, operator: Operator, right: Ope
     const members = left.spec.values ?? [];
     for (const item of items) {
       if (!members.includes(item as string)) {
-        file.issue('INVALID_VALUE', `"${String(item)}" is not a value of enum ${name} [${members.join(', ')}]${didYouMean(String(item), members)}`, valueAt, [...path, 'value', 'literal'], ruleId);
+        file.issue('INVALID_VALUE', `"${String(item)}" is not a value of enum ${name} [${members.join(', ')}]${didYouMean(String(item), members)}`, literalAt, [...path, 'value', 'literal'], ruleId);
         return false;
       }
     }
@@ -372,7 +373,8 @@ export interface ReadPolicy {
 }
 
 function readRule(file: YamlFile, schema: SchemaInfo, node: Node | null, path: Path): ReadRule {
-  const entries = file.map(node, path, 'rule', RULE_KEYS);
+  const peekedId = file.scalar(file.peek(node, 'id') ?? null);
+  const entries = file.map(node, path, 'rule', RULE_KEYS, typeof peekedId === 'string' && peekedId.length > 0 ? peekedId : undefined);
   if (entries === undefined) return { subjects: [] };
   const idEntry = file.require(entries, 'id', node, path, 'rule');
   const id = idEntry === undefined ? undefined : file.string(idEntry.value, [...path, 'id'], 'rule id');
@@ -446,7 +448,7 @@ function readRule(file: YamlFile, schema: SchemaInfo, node: Node | null, path: P
 
 /** Reads policy.yaml against a schema. Issues go to the file's sink; `policy` is set only when every rule is valid. */
 export function readPolicy(file: YamlFile, schema: SchemaInfo): ReadPolicy {
-  const root = file.map(file.root, [], 'the policy document', ['version', 'rules', 'default_effect']);
+  const root = file.rootMap('the policy document', ['version', 'rules', 'default_effect']);
   if (root === undefined) return { rules: [] };
   file.version(root, []);
   let defaultEffect: 'allow' | 'block' = 'allow';

@@ -81,7 +81,7 @@ function readFields(file: YamlFile, owner: Node | null, path: Path, what: string
 
 /** Reads a schema document; issues go to the file's sink. */
 export function readSchema(file: YamlFile): SchemaInfo {
-  const root = file.map(file.root, [], 'the schema document', ['version', 'actions', 'actor', 'snapshot']);
+  const root = file.rootMap('the schema document', ['version', 'actions', 'actor', 'snapshot']);
   if (root === undefined) return EMPTY_SCHEMA;
   file.version(root, []);
   const actions = new Map<string, ReadonlyMap<string, FieldSpec>>();

@@ -139,7 +139,7 @@ export function jwtActor(options: JwtActorOptions): JwtActorResolver {
   const algorithms = [...new Set(parsed.algorithms)];
   const key = verificationKey(parsed, algorithms);
   const now = parsed.now ?? currentTime;
-  const mapClaims = parsed.claims ?? defaultClaims(claimNames(parsed.policy as Pick<Policy, 'schema'> | undefined, parsed.actorFields));
+  const mapClaims = parsed.claims ?? defaultClaims(claimNames(parsed.policy as unknown as Pick<Policy, 'schema'> | undefined, parsed.actorFields));
   const anonymous = parsed.anonymous === undefined ? undefined : (Object.freeze({ ...parsed.anonymous }) as Actor);
   const cacheOptions = parsed.cache;
   const cache = new Map<string, CacheEntry>();

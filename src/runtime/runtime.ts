@@ -46,7 +46,7 @@ export interface RuntimeOptions<Ctx = unknown> {
   readonly now?: () => number;
   /** Id generator (default: `dec_` + 128 random bits; request ids are random UUIDs). */
   readonly idGenerator?: IdGenerator;
-  /** Told when an observer throws or rejects (default: a process warning). Never changes a decision. */
+  /** Told when an observer throws or rejects (default: one process warning per failing observer). Never changes a decision. */
   readonly onObserverError?: (error: unknown, event: DecisionEvent) => void;
 }
 
@@ -153,7 +153,7 @@ export class ActraRuntime<Ctx = unknown> {
   readonly #redact: ReadonlySet<string>;
   readonly #now: () => number;
   readonly #newId: IdGenerator;
-  readonly #onObserverError: (error: unknown, event: DecisionEvent) => void;
+  readonly #onObserverError: (error: unknown, event: DecisionEvent, observer: DecisionObserver) => void;
   #actorResolver: ActorResolver<Ctx> | undefined;
   #snapshotResolver: SnapshotResolver<Ctx> | undefined;
   #observers: readonly DecisionObserver[];
@@ -174,7 +174,7 @@ export class ActraRuntime<Ctx = unknown> {
     this.#redact = new Set(parsed.redact);
     this.#now = parsed.now ?? currentTime;
     this.#newId = parsed.idGenerator ?? defaultId;
-    this.#onObserverError = parsed.onObserverError ?? warnObserverFailed;
+    this.#onObserverError = parsed.onObserverError ?? warnOncePerObserver();
   }
 
   /** Sets the actor resolver (Actra's name). @throws ActraOptionsError unless `resolver` is a function. */
@@ -542,11 +542,11 @@ export class ActraRuntime<Ctx = unknown> {
         const returned = observer(event, detail);
         if (returned !== undefined && typeof (returned as Promise<void>).then === 'function') {
           (returned as Promise<void>).then(undefined, function observerRejected(error: unknown) {
-            safeReport(report, error, event);
+            safeReport(report, error, event, observer);
           });
         }
       } catch (error) {
-        safeReport(report, error, event);
+        safeReport(report, error, event, observer);
       }
     }
   }
@@ -650,17 +650,28 @@ function assertFunction(value: unknown, where: string): void {
   if (typeof value !== 'function') throw new ActraOptionsError(`${where}: expected a function, got ${describeKind(value)}`);
 }
 
-function safeReport(report: (error: unknown, event: DecisionEvent) => void, error: unknown, event: DecisionEvent): void {
+function safeReport(
+  report: (error: unknown, event: DecisionEvent, observer: DecisionObserver) => void,
+  error: unknown,
+  event: DecisionEvent,
+  observer: DecisionObserver,
+): void {
   try {
-    report(error, event);
+    report(error, event, observer);
   } catch {
     // The error reporter itself failed; a decision must not depend on it.
   }
 }
 
-function warnObserverFailed(_error: unknown, event: DecisionEvent): void {
-  // The observer's message may quote event data; name the decision only.
-  process.emitWarning(`a decision observer failed for decision ${event.decisionId}`, { code: 'ACTRA_OBSERVER' });
+/** The default reporter: one process warning per failing observer, so a broken observer cannot flood stderr. */
+function warnOncePerObserver(): (error: unknown, event: DecisionEvent, observer: DecisionObserver) => void {
+  const warned = new WeakSet<DecisionObserver>();
+  return function warnObserverFailed(_error, event, observer) {
+    if (warned.has(observer)) return;
+    warned.add(observer);
+    // The observer's message may quote event data; name the decision only.
+    process.emitWarning(`a decision observer failed for decision ${event.decisionId}`, { code: 'ACTRA_OBSERVER' });
+  };
 }
 
 function defaultId(kind: 'decision' | 'request'): string {

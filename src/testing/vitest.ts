@@ -5,6 +5,9 @@ import { checkDirectory } from '../core/actra.js';
 import { ActraAssertionError, ActraCompileError } from '../errors.js';
 import { loadCases, runCase, runCases } from './cases.js';
 
+export { loadCases, loadCaseFile, parseCases, runCase, runCases, caseInput } from './cases.js';
+export type { CaseExpectation, CaseResult, CaseRunReport, LoadedCases, PolicyTestCase } from './cases.js';
+
 /** Options of {@link definePolicyTests}. */
 export interface PolicyTestsOptions {
   /** Name of the `describe` block (default: `policy <dir>`). */

@@ -1,10 +1,10 @@
 /** The approval protocol (`Approvals`) on the in-memory store and on a SQLite file. */
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { Approvals, approvalDigest, isApprovalIdShape, newApprovalId } from '../../src/approvals/approvals.js';
 import { canonicalJson, sha256Hex } from '../../src/core/canonical.js';
 import { ActraError } from '../../src/errors.js';
 import type { Policy } from '../../src/core/types.js';
-import type { ApprovalStore } from '../../src/approvals/types.js';
+import type { ApprovalGate, ApprovalRecord, ApprovalStore, ConsumeResult } from '../../src/approvals/types.js';
 import { CLERK, MANAGER, OTHER_CLERK, REQUESTING_MANAGER, loadPolicy, requestFor } from './fixtures/policy.js';
 import { PROTOCOL_STORES, type ProtocolStore } from './fixtures/stores.js';
 
@@ -59,6 +59,16 @@ describe('approval ids and digests', () => {
   });
 });
 
+describe('Approvals types', () => {
+  it('is the runtime approval gate and resolves records', () => {
+    expectTypeOf<Approvals>().toMatchTypeOf<ApprovalGate>();
+    expectTypeOf<Approvals['waitFor']>().returns.resolves.toEqualTypeOf<ApprovalRecord>();
+    expectTypeOf<Approvals['decide']>().returns.resolves.toEqualTypeOf<ApprovalRecord>();
+    expectTypeOf<Approvals['resume']>().returns.resolves.toEqualTypeOf<ConsumeResult>();
+    expectTypeOf<Parameters<Approvals['decide']>[1]['verdict']>().toEqualTypeOf<'approve' | 'deny'>();
+  });
+});
+
 describe('Approvals options', () => {
   it('fails at construction with ACTRA_OPTIONS naming the bad option', () => {
     const store = {} as ApprovalStore;
@@ -81,6 +91,18 @@ describe('Approvals options', () => {
     );
     expect(() => new Approvals({ store: new MemoryApprovalStore(), policy, inboundSecrets: [SECRET, 'whsec_'] })).toThrowError(
       expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringContaining('inboundSecrets.1') }),
+    );
+  });
+
+  it('refuses a webhook endpoint that is not an http(s) URL', async () => {
+    const { MemoryApprovalStore } = await import('../../src/approvals/stores/memory-store.js');
+    for (const url of ['ftp://hooks.example.com/x', 'not a url']) {
+      expect(() => new Approvals({ store: new MemoryApprovalStore(), policy, webhooks: { endpoints: [{ url, secret: SECRET }] } })).toThrowError(
+        expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringContaining('webhooks.endpoints.0.url') }),
+      );
+    }
+    expect(() => new Approvals({ store: new MemoryApprovalStore(), policy, webhooks: { endpoints: [{ url: 'https://hooks.example.com/x', secret: SECRET }], maxAttempts: 0 } })).toThrowError(
+      expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringContaining('webhooks.maxAttempts') }),
     );
   });
 

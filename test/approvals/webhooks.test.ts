@@ -112,6 +112,16 @@ for (const backend of PROTOCOL_STORES) {
       expect(await approvals.dispatchNow()).toEqual({ claimed: 0, delivered: 0, retrying: 0, dead: 0 });
     });
 
+    it('shows redacted action fields as "[redacted]"', async () => {
+      await approvals.close();
+      approvals = new Approvals({ store: fixture.store, policy, now: () => clock, redact: ['currency'], webhooks: { endpoints: [{ url: receiver.url, secret: key }] } });
+      await approvals.open(requestFor(policy, { ...refund, currency: 'XAU' }, CLERK));
+      await approvals.dispatchNow();
+      const payload = Receiver.verify(key, receiver.received[0]!) as ApprovalWebhookPayload;
+      expect(payload.data.action).toEqual({ type: 'refund', amount: 5000, currency: '[redacted]' });
+      expect(receiver.received[0]!.body).not.toContain('XAU');
+    });
+
     it('delivers approval.decided, approval.consumed and approval.expired without action fields', async () => {
       const request = requestFor(policy, refund, CLERK);
       const { id } = await approvals.open(request);
@@ -202,6 +212,18 @@ for (const backend of PROTOCOL_STORES) {
       expect(receiver.received.map((r) => (Receiver.verify(key, r) as ApprovalWebhookPayload).type).sort()).toEqual(['approval.decided', 'approval.requested']);
     });
 
+    it('gives up on a receiver that does not answer within timeoutMs and retries later', async () => {
+      await approvals.close();
+      approvals = new Approvals({ store: fixture.store, policy, now: () => clock, webhooks: { endpoints: [{ url: receiver.url, secret: key }], timeoutMs: 50 } });
+      receiver.statuses = [0];
+      await approvals.open(requestFor(policy, refund, CLERK));
+      expect(await approvals.dispatchNow()).toMatchObject({ claimed: 1, retrying: 1 });
+      const [event] = await fixture.store.listOutbox({ limit: 10 });
+      expect(event).toMatchObject({ status: 'pending', attempts: 1, lastError: 'endpoint 0: timed out' });
+      clock += 60_000;
+      expect(await approvals.dispatchNow()).toMatchObject({ claimed: 1, delivered: 1 });
+    });
+
     it('sends each event to every endpoint, each signed with its own secret', async () => {
       const second = new Receiver();
       await second.listen();
@@ -233,6 +255,25 @@ for (const backend of PROTOCOL_STORES) {
     });
   });
 }
+
+describe('without endpoints', () => {
+  it('keeps events in the outbox, undelivered, until endpoints are configured', async () => {
+    const store = new MemoryApprovalStore();
+    await store.init();
+    const bare = new Approvals({ store, policy });
+    await bare.open(requestFor(policy, { type: 'refund', amount: 5000, currency: 'EUR' }, CLERK));
+    expect(await bare.dispatchNow()).toEqual({ claimed: 0, delivered: 0, retrying: 0, dead: 0 });
+    expect(await store.listOutbox({ status: 'pending', limit: 10 })).toHaveLength(1);
+
+    const receiver = new Receiver();
+    await receiver.listen();
+    const key = secret();
+    const configured = new Approvals({ store, policy, webhooks: { endpoints: [{ url: receiver.url, secret: key }] } });
+    expect(await configured.dispatchNow()).toMatchObject({ claimed: 1, delivered: 1 });
+    expect(Receiver.verify(key, receiver.received[0]!)).toMatchObject({ type: 'approval.requested' });
+    await receiver.close();
+  });
+});
 
 describe('inbound webhook verification', () => {
   let store: MemoryApprovalStore;

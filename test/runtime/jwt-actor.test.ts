@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { ActraAuthError, ActraOptionsError, ActraResolverError, isActraError } from '../../src/errors.js';
 import { bearerToken, jwtActor, type JwtActorOptions, type JwtAlgorithm } from '../../src/runtime/jwt-actor.js';
+import { refundPolicy } from './fixtures.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs512-verification-0123456789';
 const ISSUER = 'https://id.example.test/';
@@ -260,6 +261,12 @@ describe('jwtActor claims mapping and anonymous actors', () => {
     const actor = await resolve(await sign({ alg: 'HS256', key: secretBytes, claims: { tier: 'gold', actor_type: 'agent', id: 'spoofed' } }));
     expect(actor).toEqual({ id: 'user-alice-42', type: 'agent', role: 'support', tier: 'gold' });
     expect(Object.isFrozen(actor)).toBe(true);
+  });
+
+  it('takes the actor fields from a compiled policy', async () => {
+    const resolve = jwtActor(base({ policy: refundPolicy() }));
+    const actor = await resolve(await sign({ alg: 'HS256', key: secretBytes, claims: { name: 'Alice A.' } }));
+    expect(actor).toEqual({ id: 'user-alice-42', role: 'support', email: 'alice@example.test' });
   });
 
   it('maps with only sub when no schema is given', async () => {

@@ -2,7 +2,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadCases, parseCases } from '../../src/testing/cases.js';
+import { Actra } from '../../src/core/actra.js';
+import { loadCases, parseCases, runCase, runCases, type PolicyTestCase } from '../../src/testing/cases.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'actra-cases-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -195,5 +196,75 @@ describe('loadCases', () => {
       expect(issues).toEqual([]);
       expect(cases.length).toBeGreaterThan(5);
     }
+  });
+});
+
+describe('runCases', () => {
+  const policy = Actra.fromStrings(
+    `version: 1
+actions:
+  refund: { fields: { amount: number } }
+  read_order: { fields: { id: string } }
+actor: { fields: { role: string } }
+snapshot: { fields: { fraud_flag: boolean } }
+`,
+    `version: 1
+rules:
+  - id: block_fraud
+    scope: { action: refund }
+    when: { subject: { domain: snapshot, field: fraud_flag }, operator: equals, value: { literal: true } }
+    effect: block
+    reason: refund.fraud_flag
+  - id: block_large
+    scope: { action: refund }
+    when: { subject: { domain: action, field: amount }, operator: greater_than, value: { literal: 1000 } }
+    effect: block
+    reason: refund.too_large
+  - id: never_matched
+    scope: { action: read_order }
+    when: { subject: { domain: action, field: id }, operator: equals, value: { literal: nope } }
+    effect: block
+`,
+  );
+  function one(expect: string, action = '{ type: refund, amount: 5000 }', snapshot = '{ fraud_flag: false }'): PolicyTestCase {
+    const { cases, issues } = parseCases(`- name: c\n  action: ${action}\n  snapshot: ${snapshot}\n  expect: ${expect}\n`, 'c.yaml');
+    if (issues.length > 0 || cases[0] === undefined) throw new Error(`bad fixture: ${JSON.stringify(issues)}`);
+    return cases[0];
+  }
+
+  it('passes when effect, rule and reason match', () => {
+    const result = runCase(policy, one('{ effect: block, rule: block_large, reason: refund.too_large }'));
+    expect(result).toMatchObject({ passed: true, message: 'ok', decision: { effect: 'block', matchedRule: 'block_large' } });
+  });
+
+  it('fails on a wrong effect, a wrong rule, a wrong reason or a rule where none matched', () => {
+    expect(runCase(policy, one('{ effect: allow }')).message).toBe('expected allow, got block (rule block_large, reason refund.too_large)');
+    expect(runCase(policy, one('{ effect: block, rule: block_fraud }')).message).toBe(
+      'expected block (rule block_fraud), got block (rule block_large, reason refund.too_large)',
+    );
+    expect(runCase(policy, one('{ effect: block, reason: refund.other }')).passed).toBe(false);
+    expect(runCase(policy, one('{ effect: block, rule: null }')).message).toBe('expected block (no rule), got block (rule block_large, reason refund.too_large)');
+    expect(runCase(policy, one('{ effect: allow, rule: null }', '{ type: refund, amount: 5 }')).passed).toBe(true);
+  });
+
+  it('passes an expected error and fails an unexpected one, or a missing one', () => {
+    const missing = one('{ error: ACTRA_INPUT }', '{ type: refund, amount: 5 }', '{}');
+    expect(runCase(policy, missing)).toMatchObject({ passed: true, errorCode: 'ACTRA_INPUT' });
+    const unexpected = runCase(policy, one('{ effect: allow }', '{ type: refund, amount: 5 }', '{}'));
+    expect(unexpected.passed).toBe(false);
+    expect(unexpected.errorCode).toBe('ACTRA_INPUT');
+    expect(unexpected.message).toMatch(/^expected allow, got error ACTRA_INPUT: .*snapshot\.fraud_flag/);
+    const wrongCode = runCase(policy, one('{ error: ACTRA_ENGINE }', '{ type: refund, amount: 5 }', '{}'));
+    expect(wrongCode.passed).toBe(false);
+    expect(wrongCode.message).toMatch(/^expected error ACTRA_ENGINE, got error ACTRA_INPUT: /);
+    expect(runCase(policy, one('{ error: ACTRA_INPUT }')).message).toBe('expected error ACTRA_INPUT, got block (rule block_large, reason refund.too_large)');
+  });
+
+  it('counts results and lists the rules no case matched, in file order', () => {
+    const cases = [one('{ effect: block }'), one('{ effect: allow }', '{ type: refund, amount: 5 }', '{ fraud_flag: true }')];
+    const report = runCases(policy, cases);
+    expect(report.passed).toBe(1);
+    expect(report.failed).toBe(1);
+    expect(report.uncoveredRules.map((r) => r.id)).toEqual(['never_matched']);
   });
 });

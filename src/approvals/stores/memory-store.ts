@@ -37,6 +37,8 @@ import {
  */
 export class MemoryApprovalStore implements ApprovalStore {
   readonly #approvals = new Map<string, ApprovalRecord>();
+  /** The newest approval opened for each digest: the only one that can be live. */
+  readonly #byDigest = new Map<string, string>();
   readonly #outbox = new Map<string, OutboxEvent>();
   readonly #webhookIds = new Map<string, number>();
 
@@ -48,17 +50,14 @@ export class MemoryApprovalStore implements ApprovalStore {
 
   /** Creates the approval unless a live one with the same digest exists (then returns it, `created: false`). */
   async open(approval: NewApproval, event: EventFor, now: number): Promise<{ record: ApprovalRecord; created: boolean }> {
-    let existing: ApprovalRecord | undefined;
-    for (const record of this.#approvals.values()) {
-      if (record.digest === approval.digest && isLive(record, now) && (existing === undefined || record.createdAt > existing.createdAt)) {
-        existing = record;
-      }
-    }
-    if (existing !== undefined) return { record: existing, created: false };
+    const latestId = this.#byDigest.get(approval.digest);
+    const existing = latestId === undefined ? undefined : this.#approvals.get(latestId);
+    if (existing !== undefined && isLive(existing, now)) return { record: existing, created: false };
     if (this.#approvals.has(approval.id)) throw new ActraStoreError('memory approval store failed to open: duplicate approval id');
     const record = freeze(pendingRecord(approval));
     const outboxEvent = this.#prepareEvent(event(record), now);
     this.#approvals.set(record.id, record);
+    this.#byDigest.set(record.digest, record.id);
     this.#outbox.set(outboxEvent.id, outboxEvent);
     return { record, created: true };
   }

@@ -123,9 +123,13 @@ export class PostgresApprovalStore implements ApprovalStore {
   async init(): Promise<void> {
     await this.#tx('initialise', async (c) => {
       await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`actra:migrate:${this.#schema}.${this.#prefix}`]);
-      await c.query(`CREATE SCHEMA IF NOT EXISTS "${this.#schema}"`);
       const versions = `"${this.#schema}"."${this.#prefix}schema_version"`;
-      await c.query(`CREATE TABLE IF NOT EXISTS ${versions} (version integer NOT NULL)`);
+      // Checked before any CREATE, so a role without CREATE privileges can use tables made from sql/postgres.sql.
+      const found = await c.query<{ table: string | null }>('SELECT to_regclass($1)::text AS table', [versions]);
+      if (found.rows[0]?.table == null) {
+        await c.query(`CREATE SCHEMA IF NOT EXISTS "${this.#schema}"`);
+        await c.query(`CREATE TABLE IF NOT EXISTS ${versions} (version integer NOT NULL)`);
+      }
       const { rows } = await c.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${versions}`);
       const version = rows[0]?.version ?? 0;
       if (version > POSTGRES_SCHEMA_VERSION) {

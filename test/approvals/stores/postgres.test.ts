@@ -53,7 +53,14 @@ describe.skipIf(!url)('postgres', () => {
       try {
         await client.query(`CREATE SCHEMA "${target}"`);
         await client.query(file);
-        const store = new PostgresApprovalStore({ connectionString: databaseUrl, schema: target });
+        // A role that may use the tables but create nothing.
+        await client.query(`CREATE ROLE "${target}" LOGIN`);
+        await client.query(`GRANT USAGE ON SCHEMA "${target}" TO "${target}"`);
+        await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${target}" TO "${target}"`);
+        const asRole = new URL(databaseUrl);
+        asRole.username = target;
+        asRole.password = '';
+        const store = new PostgresApprovalStore({ connectionString: asRole.toString(), schema: target });
         await store.init();
         const input = newApproval();
         await store.open(input, eventFor('approval.requested'), T0);
@@ -63,6 +70,7 @@ describe.skipIf(!url)('postgres', () => {
         expect(rows).toStrictEqual([{ version: 1 }]);
       } finally {
         await client.query(`DROP SCHEMA IF EXISTS "${target}" CASCADE`);
+        await client.query(`DROP ROLE IF EXISTS "${target}"`);
         await client.end();
       }
     });

@@ -1,0 +1,178 @@
+/** HTTP benchmark: each framework's bare route against the same route behind Actra, with and without the verified-token cache. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import express from 'express';
+import { SignJWT } from 'jose';
+import { Actra } from '../src/core/actra.js';
+import type { ActraHttpOptions } from '../src/http/index.js';
+
+type Framework = 'express' | 'fastify' | 'hono';
+type Variant = 'bare' | 'actra-cached' | 'actra-uncached';
+
+const SCHEMA = `
+version: 1
+actions:
+  refund:
+    fields: { amount: number, currency: string }
+actor:
+  fields: { role: string }
+snapshot:
+  fields: { fraud_flag: boolean }
+`;
+const POLICY = `
+version: 1
+rules:
+  - id: block_fraud
+    scope: { action: refund }
+    when: { subject: { domain: snapshot, field: fraud_flag }, operator: equals, value: { literal: true } }
+    effect: block
+    reason: refund.fraud
+  - id: approve_large
+    scope: { action: refund }
+    when: { subject: { domain: action, field: amount }, operator: greater_than, value: { literal: 1000 } }
+    effect: require_approval
+    reason: refund.large
+  - id: support_only
+    scope: { action: refund }
+    when: { subject: { domain: actor, field: role }, operator: not_equals, value: { literal: support } }
+    effect: block
+    reason: refund.role
+`;
+const SECRET = 'benchmark-secret-benchmark-secret-benchmark!';
+const ISSUER = 'https://id.bench/';
+const AUDIENCE = 'refunds-api';
+const BODY = JSON.stringify({ amount: 4900, currency: 'EUR' }).replace('4900', '49');
+
+function actraOptions(cache: boolean): ActraHttpOptions {
+  const fraud = new Map<string, boolean>([['r1', false]]);
+  return {
+    policy: Actra.fromStrings(SCHEMA, POLICY),
+    loaders: [{ name: 'fraud', fields: ['fraud_flag'], load: ({ actor }) => ({ fraud_flag: fraud.get(actor.id) ?? false }) }],
+    jwt: { algorithms: ['HS256'], secret: SECRET, issuer: ISSUER, audience: AUDIENCE, ...(cache ? {} : { cache: false }) },
+    routes: { 'POST /refunds/:id': 'refund' },
+    logger: { info() {}, warn() {} },
+  };
+}
+
+/** Starts one server in this (child) process and prints `ready <port>`. */
+async function serve(framework: Framework, variant: Variant): Promise<void> {
+  const actra = variant === 'bare' ? undefined : actraOptions(variant === 'actra-cached');
+  let server: Server;
+  if (framework === 'express') {
+    const app = express();
+    app.use(express.json());
+    if (actra) app.use((await import('../adapters/express.js')).actraMiddleware(actra));
+    app.post('/refunds/:id', function refund(req, res) {
+      res.json({ ok: true, id: req.params.id, decision: req.actra?.decisionId ?? null });
+    });
+    server = app.listen(0, '127.0.0.1');
+  } else if (framework === 'fastify') {
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify();
+    if (actra) await app.register((await import('../adapters/fastify.js')).actraPlugin, actra);
+    app.post('/refunds/:id', async function refund(request) {
+      return { ok: true, id: (request.params as { id: string }).id, decision: request.actra?.decisionId ?? null };
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    server = app.server;
+  } else {
+    const { Hono } = await import('hono');
+    const { serve: serveHono } = await import('@hono/node-server');
+    const app = new Hono();
+    if (actra) app.use((await import('../adapters/hono.js')).actraMiddleware(actra));
+    app.post('/refunds/:id', async function refund(c) {
+      await c.req.json();
+      return c.json({ ok: true, id: c.req.param('id'), decision: c.get('actra')?.decisionId ?? null });
+    });
+    server = serveHono({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+    await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
+  }
+  if (!server.listening) await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  process.stdout.write(`ready ${(server.address() as AddressInfo).port}\n`);
+}
+
+async function start(framework: Framework, variant: Variant): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', framework, variant], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /ready (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { child, port };
+}
+
+async function load(port: number, token: string, seconds: number): Promise<{ rps: number; non2xx: number; errors: number }> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/refunds/r1`,
+    method: 'POST',
+    connections: 10,
+    duration: seconds,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: BODY,
+  });
+  return { rps: result.requests.average, non2xx: result.non2xx, errors: result.errors };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(process.env['ACTRA_BENCH_SECONDS'] ?? 4);
+  const rounds = Number(process.env['ACTRA_BENCH_ROUNDS'] ?? 2);
+  const frameworks = (process.env['ACTRA_BENCH_FRAMEWORKS']?.split(',') ?? ['express', 'fastify', 'hono']) as Framework[];
+  const variants: Variant[] = ['bare', 'actra-cached', 'actra-uncached'];
+  const token = await new SignJWT({ role: 'support' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('r1')
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(SECRET));
+
+  console.log(`HTTP benchmark: autocannon, 10 connections, ${seconds} s per run, ${rounds} interleaved rounds, server in a child process on 127.0.0.1`);
+  const rows: string[][] = [];
+  for (const framework of frameworks) {
+    const samples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const variant of variants) {
+        const { child, port } = await start(framework, variant);
+        try {
+          await load(port, token, 1);
+          const run = await load(port, token, seconds);
+          if (run.non2xx > 0 || run.errors > 0) throw new Error(`${framework} ${variant}: ${run.non2xx} non-2xx responses, ${run.errors} errors`);
+          samples.get(variant)?.push(run.rps);
+        } finally {
+          child.kill();
+        }
+      }
+    }
+    const bare = median(samples.get('bare') ?? []);
+    for (const variant of variants) {
+      const rps = median(samples.get(variant) ?? []);
+      rows.push([framework, variant, Math.round(rps).toString(), (rps / bare).toFixed(2) + 'x', (samples.get(variant) ?? []).map((v) => Math.round(v)).join(' / ')]);
+    }
+  }
+  const header = ['framework', 'variant', 'req/s (median)', 'vs bare', 'runs'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: readonly string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ') + ' |';
+  console.log(line(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const row of rows) console.log(line(row));
+}
+
+if (process.argv[2] === '--serve') {
+  await serve(process.argv[3] as Framework, process.argv[4] as Variant);
+} else {
+  await main();
+}

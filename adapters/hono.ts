@@ -18,16 +18,20 @@ const STATE = new WeakMap<Request, State>();
 const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
 
 async function readBody(c: Context, limit: number, raw: boolean): Promise<{ body?: unknown; rawBody?: string }> {
-  const cache = c.req.bodyCache as unknown as { text?: Promise<string> };
-  const cached = cache.text;
-  if (cached === undefined && c.req.raw.body === null) return {};
-  if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge(limit);
-  const text = cached !== undefined ? await cached : await readRawBody(c.req.raw.body as unknown as AsyncIterable<unknown>, limit);
+  const cache = c.req.bodyCache as unknown as { text?: Promise<string>; json?: Promise<unknown> };
+  if (cache.text === undefined && c.req.raw.body === null) return {};
+  const length = c.req.header('content-length');
+  if (Number(length ?? 0) > limit) throw tooLarge(limit);
+  // With a declared length within the limit, Hono's own reader is the fast path; otherwise stream with a cap.
+  const text = await (cache.text ?? (length !== undefined ? c.req.text() : readRawBody(c.req.raw.body as unknown as AsyncIterable<unknown>, limit)));
+  if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
   cache.text = Promise.resolve(text);
   if (raw) return { rawBody: text };
   if (text.length === 0 || !JSON_TYPE.test(c.req.header('content-type') ?? '')) return {};
   try {
-    return { body: JSON.parse(text) as unknown };
+    const body = JSON.parse(text) as unknown;
+    cache.json ??= Promise.resolve(body);
+    return { body };
   } catch {
     throw new ActraError('ACTRA_BAD_REQUEST', 'the request body is not valid JSON', { statusCode: 400 });
   }

@@ -319,16 +319,16 @@ export class Approvals implements ApprovalGate {
   /**
    * Consumes `approvalId` for this very request: approved, unexpired, unused, same rule and same
    * digest. Exactly one concurrent caller (across instances sharing the store) gets `ok: true`.
-   * A malformed id is refused as `not_found` without touching the store.
+   * A malformed id is refused as `not_found` without touching the store; so is another actor's
+   * approval, so that ids cannot be probed.
    * @throws ActraStoreError `ACTRA_STORE_FAILED`.
    */
   async resume(approvalId: string, request: ApprovalRequest): Promise<ConsumeResult> {
     if (typeof approvalId !== 'string' || !isApprovalIdShape(approvalId)) return { ok: false, refusal: 'not_found' };
     const existing = await this.#store.get(approvalId);
-    if (existing === undefined) return { ok: false, refusal: 'not_found' };
-    if (existing.ruleId !== request.decision.matchedRule || existing.requesterId !== request.actorId) {
-      return { ok: false, refusal: 'mismatch', record: existing };
-    }
+    // Another actor's approval is answered like an unknown id: its existence is not revealed.
+    if (existing === undefined || existing.requesterId !== request.actorId) return { ok: false, refusal: 'not_found' };
+    if (existing.ruleId !== request.decision.matchedRule) return { ok: false, refusal: 'mismatch', record: existing };
     const now = this.#now();
     const result = await this.#store.consume(approvalId, approvalDigest(request), this.#eventFor('approval.consumed', now), now);
     if (result.ok) this.#changed(result.record);

@@ -126,15 +126,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 }
 
 /** Parses a command's arguments; on a usage error writes it and returns the exit code instead. */
-function parseCommandArgs<T extends ParseArgsConfig['options']>(
+function parseCommandArgs(
   args: string[],
-  options: T,
+  options: NonNullable<ParseArgsConfig['options']>,
   usage: string,
   io: CliIo,
 ): { values: Record<string, string | boolean | undefined>; dir: string } | number {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: options ?? {}, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     io.stderr(`actra: ${error instanceof Error ? error.message : String(error)}\n`);
     io.stderr(usage);

@@ -36,7 +36,10 @@ export function compileSources(sources: { schema: Source; policy: Source; govern
   if (sources.governance !== undefined) {
     const governanceFile = parseSource(sources.governance, sink);
     if (governanceFile !== undefined && schema !== undefined) {
+      const before = sink.issues.length;
       governance = readGovernance(governanceFile, schema);
+      // A governance document with any problem is not applied (its selections could be wrong).
+      if (sink.issues.length > before) governance = undefined;
       if (governance !== undefined && read !== undefined) checkGovernance(governanceFile, governance, read.rules);
     }
   }

@@ -10,6 +10,8 @@ export const MAX_DOCUMENT_BYTES = 1024 * 1024;
 export const MAX_DEPTH = 64;
 /** Alias expansion budget handed to the `yaml` library (defuses "billion laughs" documents). */
 export const MAX_ALIAS_COUNT = 100;
+/** Most YAML syntax errors reported for one document. */
+const MAX_SYNTAX_ERRORS = 10;
 
 /** One policy document: its text and the file name used in issues. */
 export interface Source {
@@ -238,11 +240,16 @@ export function parseSource(source: Source, sink: IssueSink): YamlFile | undefin
     return undefined;
   }
   if (doc.errors.length > 0) {
-    for (const error of doc.errors) {
+    const exhausted = doc.errors.find((error) => error.code === 'RESOURCE_EXHAUSTION');
+    if (exhausted !== undefined) {
+      const pos = exhausted.linePos?.[0] ?? lines.linePos(exhausted.pos[0]);
+      sink.add('YAML_LIMIT', 'document exceeds a parser limit (nesting or alias expansion)', file, pos.line, pos.col, []);
+      return undefined;
+    }
+    // Past the first few, syntax errors are mostly echoes of the first one.
+    for (const error of doc.errors.slice(0, MAX_SYNTAX_ERRORS)) {
       const pos = error.linePos?.[0] ?? lines.linePos(error.pos[0]);
-      const limit = error.code === 'RESOURCE_EXHAUSTION';
-      const message = limit ? `document exceeds a parser limit (nesting or alias expansion)` : error.message.split('\n')[0] ?? error.code;
-      sink.add(limit ? 'YAML_LIMIT' : 'YAML_SYNTAX', message, file, pos.line, pos.col, []);
+      sink.add('YAML_SYNTAX', error.message.split('\n')[0] ?? error.code, file, pos.line, pos.col, []);
     }
     return undefined;
   }

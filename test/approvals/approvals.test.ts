@@ -293,7 +293,8 @@ for (const backend of PROTOCOL_STORES) {
         await approvals.decide(pending.id, { verdict: 'approve', approver: MANAGER });
         expect(await approvals.resume(pending.id, requestFor(policy, { ...refund, amount: 9999 }, CLERK))).toMatchObject({ ok: false, refusal: 'mismatch' });
         expect(await approvals.resume(pending.id, requestFor(policy, refund, CLERK, '/refunds/:id', 'PUT'))).toMatchObject({ ok: false, refusal: 'mismatch' });
-        expect(await approvals.resume(pending.id, requestFor(policy, refund, OTHER_CLERK))).toMatchObject({ ok: false, refusal: 'mismatch' });
+        // Another actor presenting this id learns nothing about it: the unknown-id answer, no record.
+        expect(await approvals.resume(pending.id, requestFor(policy, refund, OTHER_CLERK))).toEqual({ ok: false, refusal: 'not_found' });
 
         const denied = await approvals.open(requestFor(policy, { ...refund, amount: 7000 }, CLERK));
         await approvals.decide(denied.id, { verdict: 'deny', approver: MANAGER });

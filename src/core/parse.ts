@@ -5,7 +5,7 @@ import type { CompileIssue, CompileIssueCode } from '../errors.js';
 import { didYouMean } from './suggest.js';
 
 /** Largest accepted document, in UTF-8 bytes. */
-export const MAX_DOCUMENT_BYTES = 1024 * 1024;
+export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
 /** Deepest accepted nesting of mappings and sequences. */
 export const MAX_DEPTH = 64;
 /** Alias expansion budget handed to the `yaml` library (defuses "billion laughs" documents). */

@@ -27,7 +27,7 @@ let childRoot: string;
 beforeAll(async () => {
   policy = await loadPolicy();
   childRoot = transpileForChild();
-});
+}, 120_000);
 afterAll(() => {
   if (childRoot) rmSync(childRoot, { recursive: true, force: true });
 });
@@ -116,7 +116,7 @@ describe('crash with the dispatcher', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 
   describe.skipIf(!pgUrl)('on PostgreSQL', () => {
     let schema: PgSchema;
@@ -137,6 +137,6 @@ describe('crash with the dispatcher', () => {
       } finally {
         await store.close();
       }
-    });
+    }, 60_000);
   });
 });

@@ -194,26 +194,27 @@ export class YamlFile {
   }
 }
 
-/** Deepest nesting of collections below `node`, walked iteratively (aliases are not followed). */
-function depthOf(root: Node | null): number {
+/** Deepest nesting of collections below `root` (walked iteratively, aliases not followed) and whether it has aliases. */
+function shapeOf(root: Node | null): { depth: number; aliases: boolean } {
   let max = 0;
+  let aliases = false;
   const stack: [unknown, number][] = [[root, 0]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop() as [unknown, number];
     if (isMap(node)) {
       if (depth + 1 > max) max = depth + 1;
-      if (max > MAX_DEPTH) return max;
+      if (max > MAX_DEPTH) break;
       for (const pair of node.items) {
         stack.push([pair.key, depth + 1]);
         stack.push([pair.value, depth + 1]);
       }
     } else if (isSeq(node)) {
       if (depth + 1 > max) max = depth + 1;
-      if (max > MAX_DEPTH) return max;
+      if (max > MAX_DEPTH) break;
       for (const item of node.items) stack.push([item, depth + 1]);
-    }
+    } else if (isAlias(node)) aliases = true;
   }
-  return max;
+  return { depth: max, aliases };
 }
 
 /**
@@ -258,12 +259,13 @@ export function parseSource(source: Source, sink: IssueSink): YamlFile | undefin
     return undefined;
   }
   try {
-    if (depthOf(doc.contents as Node) > MAX_DEPTH) {
+    const shape = shapeOf(doc.contents as Node);
+    if (shape.depth > MAX_DEPTH) {
       sink.add('YAML_LIMIT', `document nests deeper than ${MAX_DEPTH} levels`, file, 1, 1, []);
       return undefined;
     }
     // Expanding through the library enforces the alias budget before any reader follows an alias.
-    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    if (shape.aliases) doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
     const overflow = error instanceof RangeError;
     const message = overflow ? `document nests deeper than ${MAX_DEPTH} levels` : 'document expands too many aliases (limit exceeded)';

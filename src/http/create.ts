@@ -6,6 +6,7 @@ import type { Approvals } from '../approvals/approvals.js';
 import { jwtActor, type JwtActorOptions, type JwtActorResolver } from '../runtime/jwt-actor.js';
 import { ActraRuntime, type RuntimeOptions } from '../runtime/runtime.js';
 import { ActraHttp, type ApprovalRoutesHandler, type RequestActorResolver } from './handle.js';
+import { pooledIdGenerator } from './ids.js';
 import type { HttpOptions } from './options.js';
 import type { MatchOptions } from './route-table.js';
 import type { NeutralRequest, NeutralResponse } from './types.js';
@@ -56,6 +57,7 @@ export function createActraHttp(options: ActraHttpOptions, match: MatchOptions, 
     }
   } else {
     runtime = new ActraRuntime<NeutralRequest>(record['policy'] as Policy, {
+      idGenerator: pooledIdGenerator(),
       ...(runtimeOptions as RuntimeOptions<NeutralRequest>),
       ...(approvals === undefined ? {} : { approvals }),
     });

@@ -21,3 +21,4 @@ export { normaliseMethod, normalisePattern, parseRouteKey, RouteTable, splitPath
 export type { NeutralRequest, NeutralResponse } from './types.js';
 export type { CheckResult as ActraRequestDecision } from '../runtime/types.js';
 export { readRawBody, tooLarge } from './body.js';
+export { pooledIdGenerator } from './ids.js';

@@ -18,7 +18,7 @@ declare global {
 const STATE = Symbol('actra.express');
 interface State { readonly http: ActraHttp; readonly base: string; readonly done: Set<string> }
 type StatefulRequest = Request & { [STATE]?: State };
-type Layer = { route?: { stack: { handle: unknown }[]; _handlesMethod(m: string): boolean }; handle: { stack?: Layer[] }; match(p: string): false | { path: string; pattern: unknown; params: Record<string, string> } };
+type Layer = { route?: { path: unknown; methods: Record<string, boolean>; stack: { handle: unknown }[]; _handlesMethod(m: string): boolean }; rawPath?: unknown; handle: { stack?: Layer[] }; match(p: string): false | { path: string; pattern: unknown; params: Record<string, string> } };
 type Found = { pattern: string; guarded: boolean; params: Record<string, string> };
 
 /** Use as `express.json({ verify: captureRawBody })` so signed approval webhooks can be verified. */
@@ -61,6 +61,23 @@ function findRoute(stack: readonly Layer[], method: string, path: string, prefix
   return undefined;
 }
 
+/** Every route no guard covers (`METHOD /full/pattern`), for the start-up notice. */
+function unguardedRoutes(http: ActraHttp, stack: readonly Layer[], prefix: string, out: string[]): string[] {
+  for (const layer of stack) {
+    if (layer.route !== undefined && typeof layer.route.path === 'string') {
+      const pattern = prefix + layer.route.path;
+      const guarded = layer.route.stack.some((l) => typeof l.handle === 'function' && ACTRA_GUARD in l.handle);
+      for (const method of Object.keys(layer.route.methods)) {
+        const m = method.toUpperCase();
+        if (!guarded && http.table.lookup(m, pattern) === undefined && http.table.match(m, pattern) === undefined) out.push(`${m} ${pattern}`);
+      }
+    } else if (Array.isArray(layer.handle.stack) && typeof layer.rawPath === 'string') {
+      unguardedRoutes(http, layer.handle.stack, prefix + (layer.rawPath === '/' ? '' : layer.rawPath), out);
+    }
+  }
+  return out;
+}
+
 async function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, base: string): Promise<void> {
   const state = (req as StatefulRequest)[STATE];
   if (state?.done.has(guard.action.type)) return next();
@@ -92,7 +109,8 @@ export function actraMiddleware(options: ActraHttpOptions): RequestHandler & { g
     const path = base + req.path;
     if (!logged) {
       logged = true;
-      http.logStartup([]);
+      const router = (req.app as unknown as { router?: { stack: Layer[] } }).router;
+      http.logStartup(router === undefined ? [] : unguardedRoutes(http, router.stack, '', []));
     }
     if (http.isApprovalPath(path, base)) {
       if (req.rawBody === undefined && !req.readableEnded && req.method === 'POST') {

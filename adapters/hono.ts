@@ -1,5 +1,6 @@
 /** Hono 4 adapter: `actraMiddleware(options)` via `createMiddleware`, `guard()`, `@Guard`, typed `c.get('actra')`. */
 import type { Context, MiddlewareHandler } from 'hono';
+import type { RouterRoute } from 'hono/types';
 import { createMiddleware } from 'hono/factory';
 import { matchedRoutes, routePath } from 'hono/route';
 import { ACTRA_GUARD, createActraHttp, lazyGuard, notInstalledResponse, readRawBody, tooLarge } from '../src/http/index.js';
@@ -19,11 +20,14 @@ const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
 
 async function readBody(c: Context, limit: number, raw: boolean): Promise<{ body?: unknown; rawBody?: string }> {
   const cache = c.req.bodyCache as unknown as { text?: Promise<string>; json?: Promise<unknown> };
-  if (cache.text === undefined && c.req.raw.body === null) return {};
+  const method = c.req.method;
+  if (cache.text === undefined && (method === 'GET' || method === 'HEAD')) return {};
   const length = c.req.header('content-length');
   if (Number(length ?? 0) > limit) throw tooLarge(limit);
-  // With a declared length within the limit, Hono's own reader is the fast path; otherwise stream with a cap.
-  const text = await (cache.text ?? (length !== undefined ? c.req.text() : readRawBody(c.req.raw.body as unknown as AsyncIterable<unknown>, limit)));
+  // Touching `raw.body` makes @hono/node-server build a full Request: only do it when no length is declared.
+  const stream = cache.text === undefined && length === undefined ? c.req.raw.body : null;
+  if (cache.text === undefined && length === undefined && stream === null) return {};
+  const text = await (cache.text ?? (stream !== null ? readRawBody(stream as unknown as AsyncIterable<unknown>, limit) : c.req.text()));
   if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
   cache.text = Promise.resolve(text);
   if (raw) return { rawBody: text };
@@ -88,10 +92,20 @@ async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, gua
  * app.post('/refunds/:id', (c) => c.json({ decision: c.get('actra').decisionId }));
  * ```
  */
-export function actraMiddleware(options: ActraHttpOptions): MiddlewareHandler {
+export function actraMiddleware(options: ActraHttpOptions): MiddlewareHandler & { report(app: { routes: readonly RouterRoute[] }): string[] } {
   const http = createActraHttp(options, { caseSensitive: true }, 'actraMiddleware');
-  http.logStartup([]);
-  return createMiddleware(async function actraMiddleware(c, next) {
+  /** Logs (and returns) the routes of `app` that no guard covers; call it once the routes are declared. */
+  function report(app: { routes: readonly RouterRoute[] }): string[] {
+    const guarded = new Set(app.routes.filter((r) => ACTRA_GUARD in r.handler).map((r) => `${r.method} ${r.path}`));
+    const unguarded = new Set<string>();
+    for (const r of app.routes) {
+      if (r.method === 'ALL' || r.path.endsWith('*') || guarded.has(`${r.method} ${r.path}`)) continue;
+      if (http.table.lookup(r.method, r.path) === undefined && http.table.match(r.method, r.path) === undefined) unguarded.add(`${r.method} ${r.path}`);
+    }
+    http.logStartup([...unguarded]);
+    return [...unguarded];
+  }
+  const middleware = createMiddleware(async function actraMiddleware(c, next) {
     STATE.set(c.req.raw, { http, done: new Set() });
     const path = c.req.path;
     try {
@@ -117,6 +131,7 @@ export function actraMiddleware(options: ActraHttpOptions): MiddlewareHandler {
     await next();
     return undefined;
   });
+  return Object.assign(middleware, { report });
 }
 
 /** A route-level guard: `app.post('/refunds/:id', guard('refund'), handler)`. Needs `actraMiddleware`; without it, 500. */

@@ -91,11 +91,18 @@ async function serve(framework: Framework, variant: Variant): Promise<void> {
     await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
   }
   if (!server.listening) await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  process.once('SIGINT', function stop() {
+    process.exit(0);
+  });
+  process.on('message', function reportCpu() {
+    const { user, system } = process.cpuUsage();
+    process.send?.({ cpu: user + system });
+  });
   process.stdout.write(`ready ${(server.address() as AddressInfo).port}\n`);
 }
 
 async function start(framework: Framework, variant: Variant): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', framework, variant], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', framework, variant], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -108,7 +115,15 @@ async function start(framework: Framework, variant: Variant): Promise<{ child: C
   return { child, port };
 }
 
-async function load(port: number, token: string, seconds: number): Promise<{ rps: number; non2xx: number; errors: number }> {
+/** The server's CPU time so far, in microseconds. */
+function serverCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (message: { cpu: number }) => resolve(message.cpu));
+    child.send('cpu');
+  });
+}
+
+async function load(port: number, token: string, seconds: number): Promise<{ rps: number; total: number; non2xx: number; errors: number }> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/refunds/r1`,
     method: 'POST',
@@ -117,7 +132,7 @@ async function load(port: number, token: string, seconds: number): Promise<{ rps
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: BODY,
   });
-  return { rps: result.requests.average, non2xx: result.non2xx, errors: result.errors };
+  return { rps: result.requests.average, total: result.requests.total, non2xx: result.non2xx, errors: result.errors };
 }
 
 function median(values: readonly number[]): number {
@@ -144,26 +159,40 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   for (const framework of frameworks) {
     const samples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+    const cpu = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     for (let round = 0; round < rounds; round++) {
       for (const variant of variants) {
         const { child, port } = await start(framework, variant);
         try {
           await load(port, token, 1);
+          const cpuBefore = await serverCpu(child);
           const run = await load(port, token, seconds);
+          const cpuAfter = await serverCpu(child);
           if (run.non2xx > 0 || run.errors > 0) throw new Error(`${framework} ${variant}: ${run.non2xx} non-2xx responses, ${run.errors} errors`);
           samples.get(variant)?.push(run.rps);
+          cpu.get(variant)?.push((cpuAfter - cpuBefore) / run.total);
         } finally {
           child.kill();
         }
       }
     }
     const bare = median(samples.get('bare') ?? []);
+    const bareCpu = median(cpu.get('bare') ?? []);
     for (const variant of variants) {
       const rps = median(samples.get(variant) ?? []);
-      rows.push([framework, variant, Math.round(rps).toString(), (rps / bare).toFixed(2) + 'x', (samples.get(variant) ?? []).map((v) => Math.round(v)).join(' / ')]);
+      const us = median(cpu.get(variant) ?? []);
+      rows.push([
+        framework,
+        variant,
+        Math.round(rps).toString(),
+        (rps / bare).toFixed(2) + 'x',
+        us.toFixed(1),
+        variant === 'bare' ? '' : '+' + (us - bareCpu).toFixed(1),
+        (samples.get(variant) ?? []).map((v) => Math.round(v)).join(' / '),
+      ]);
     }
   }
-  const header = ['framework', 'variant', 'req/s (median)', 'vs bare', 'runs'];
+  const header = ['framework', 'variant', 'req/s (median)', 'vs bare', 'server CPU µs/req', 'added µs/req', 'runs (req/s)'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: readonly string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ') + ' |';
   console.log(line(header));

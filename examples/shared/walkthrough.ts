@@ -52,7 +52,8 @@ export async function runWalkthrough(
     const why = [parsed.reason, parsed.code, parsed.status === 'pending_approval' ? `approvalId=${String(parsed.approvalId)}` : undefined, parsed.status === 'approved' ? 'approved' : undefined]
       .filter((v) => typeof v === 'string')
       .join(' ');
-    print(`${step}. ${title.padEnd(46)} ${method} ${path.padEnd(32)} → ${response.status}${why === '' ? '' : `  ${why}`}`);
+    const shown = path.replace(/\/approvals\/[^/]+/, '/approvals/$APPROVAL_ID');
+    print(`${step}. ${title.padEnd(46)} ${method} ${shown.padEnd(42)} → ${response.status}${why === '' ? '' : `  ${why}`}`);
     return done;
   }
 

@@ -1,6 +1,5 @@
-/** The decision log's record: its shape, how a decision becomes one, redaction, shared option checks. */
+/** The decision log's record: its shape, how a decision becomes one, redaction, the shared write-failure warning. */
 import { z } from 'zod';
-import { ActraOptionsError } from '../errors.js';
 import type { Effect, EvaluationInput } from '../core/types.js';
 import type { DecisionDetail, DecisionEvent, DecisionObserver, Mode } from '../runtime/types.js';
 
@@ -55,15 +54,6 @@ export const redactPathsSchema = z
       .refine((p) => p !== 'action.type', 'action.type cannot be redacted: replay needs it'),
   )
   .optional();
-
-/** Reports option problems as `ACTRA_OPTIONS`, naming the option and the reason. */
-export function parseOptions<T>(schema: z.ZodType<T>, value: unknown, factory: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'options';
-  throw new ActraOptionsError(`${factory}: option "${where}" is invalid: ${issue?.message ?? 'invalid value'}`);
-}
 
 /** Builds the record for one decision: the event's fields plus the (redacted) input. */
 export function toDecisionLogRecord(event: DecisionEvent, detail: DecisionDetail | undefined, redact: readonly string[]): DecisionLogRecord {

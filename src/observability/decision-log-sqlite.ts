@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { ActraOptionsError } from '../errors.js';
 import type { DecisionDetail, DecisionEvent } from '../runtime/types.js';
-import { parseOptions, redactPathsSchema, toDecisionLogRecord, warnOnce, type DecisionLog, type DecisionLogRecord } from './decision-log-record.js';
+import { fn, parseOptions } from '../runtime/options.js';
+import { redactPathsSchema, toDecisionLogRecord, warnOnce, type DecisionLog, type DecisionLogRecord } from './decision-log-record.js';
 
 /** The default table name. */
 export const DECISION_LOG_TABLE = 'actra_decisions';
@@ -30,10 +31,10 @@ const optionsSchema = z
     database: z.custom<Database.Database>((v) => v !== null && typeof v === 'object' && typeof (v as { prepare?: unknown }).prepare === 'function', 'must be a better-sqlite3 Database').optional(),
     table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be letters, digits and _').optional(),
     redact: redactPathsSchema,
-    onError: z.custom<(error: unknown) => void>((v) => typeof v === 'function', 'must be a function').optional(),
+    onError: fn<(error: unknown) => void>().optional(),
   })
   .strict()
-  .refine((o) => (o.path === undefined) !== (o.database === undefined), { message: 'give exactly one of "path" and "database"', path: ['path'] });
+  .refine((o) => (o.path === undefined) !== (o.database === undefined), { message: 'must be given, or "database", but not both', path: ['path'] });
 
 /** Column order shared by the writer and the reader. */
 export const DECISION_LOG_COLUMNS = [

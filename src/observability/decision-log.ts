@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ActraOptionsError } from '../errors.js';
 import type { DecisionDetail, DecisionEvent } from '../runtime/types.js';
-import { parseOptions, redactPathsSchema, toDecisionLogRecord, warnOnce, type DecisionLog } from './decision-log-record.js';
+import { fn, parseOptions } from '../runtime/options.js';
+import { redactPathsSchema, toDecisionLogRecord, warnOnce, type DecisionLog } from './decision-log-record.js';
 
 export { REDACTED, DECISION_LOG_VERSION, toDecisionLogRecord, type DecisionLog, type DecisionLogRecord } from './decision-log-record.js';
 
@@ -13,7 +14,7 @@ const jsonlOptionsSchema = z
     path: z.string().min(1),
     redact: redactPathsSchema,
     fsync: z.boolean().optional(),
-    onError: z.custom<(error: unknown) => void>((v) => typeof v === 'function', 'must be a function').optional(),
+    onError: fn<(error: unknown) => void>().optional(),
   })
   .strict();
 

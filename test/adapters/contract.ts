@@ -4,7 +4,7 @@ import type { ActraHttpOptions } from '../../src/http/index.js';
 import type { Policy } from '../../src/core/types.js';
 import {
   AUDIENCE, compilePolicy, confusedToken, fraudLoader, HS_SECRET, hsToken, ISSUER, newApprovals, noneToken, rsToken, SECRET_ROLE,
-  SNAPSHOT_VALUE, startJwks, SUBJECT, tamperPayload, tamperSignature, type JwksServer, type LoaderControl,
+  signWebhook, SNAPSHOT_VALUE, startJwks, SUBJECT, tamperPayload, tamperSignature, type JwksServer, type LoaderControl,
 } from './fixtures.js';
 
 /** A response, normalised across frameworks. */
@@ -340,6 +340,24 @@ export function contractSuite(framework: string, factory: Factory): void {
       expect(again.status).toBe(403);
       expect(again.json).toMatchObject({ code: 'ACTRA_APPROVAL_CONSUMED', type: 'https://actra.dev/problems/approval-consumed' });
       expect(calls).toEqual(['table']);
+    });
+
+    it('accepts a signed webhook decision on the raw body, and refuses a forged one', async () => {
+      reset();
+      const requested = await send('POST', '/refunds/r10', { headers: auth(), body: { amount: 3000 } });
+      expect(requested.status).toBe(202);
+      const id = requested.json.approvalId as string;
+      const body = JSON.stringify({ decision: 'deny', note: 'too much' });
+      const forged = await send('POST', `/actra/approvals/${id}/decision`, { headers: { ...signWebhook(body), 'webhook-signature': 'v1,AAAA' }, rawBody: body });
+      expect(forged.status).toBe(401);
+      expect(forged.json.code).toBe('ACTRA_WEBHOOK_SIGNATURE');
+      const signed = await send('POST', `/actra/approvals/${id}/decision`, { headers: signWebhook(body), rawBody: body });
+      expect(signed.status).toBe(200);
+      expect(signed.json).toMatchObject({ id, status: 'denied', verdict: 'deny' });
+      const resumed = await send('POST', '/refunds/r10', { headers: { ...auth(), 'actra-approval': id }, body: { amount: 3000 } });
+      expect(resumed.status).toBe(403);
+      expect(resumed.json.code).toBe('ACTRA_APPROVAL_DENIED');
+      expect(calls).toEqual([]);
     });
 
     it('never puts the token, a claim value or a snapshot value in a response', () => {

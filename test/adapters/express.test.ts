@@ -2,7 +2,9 @@ import express, { type Request, type Response } from 'express';
 import request from 'supertest';
 import { actraMiddleware, captureRawBody, guard } from '../../adapters/express.js';
 import { loadControllers } from './decorated.js';
-import { contractSuite, type Factory, type Res, type SendInit } from './contract.js';
+import { describe, expect, it } from 'vitest';
+import { contractSuite, ROUTES, type Factory, type Res, type SendInit } from './contract.js';
+import { compilePolicy } from './fixtures.js';
 
 function reply(name: string, calls: string[]) {
   return function handler(req: Request, res: Response): void {
@@ -51,3 +53,21 @@ const factory: Factory = async (options, calls) => {
 };
 
 contractSuite('Express', factory);
+
+describe('Express start-up notice', () => {
+  it('logs the routes no guard covers, once, on the first request', async () => {
+    const warnings: unknown[] = [];
+    const app = express();
+    app.use(express.json());
+    app.use(actraMiddleware({ policy: compilePolicy(), routes: ROUTES, logger: { info() {}, warn: (obj: unknown) => warnings.push(obj) } }));
+    app.post('/refunds/:id', (_req, res) => void res.end());
+    app.post('/guarded/:id', guard('refund'), (_req, res) => void res.end());
+    app.get('/health', (_req, res) => void res.end('ok'));
+    const admin = express.Router();
+    admin.delete('/users/:id', (_req, res) => void res.end());
+    app.use('/admin', admin);
+    await request(app).get('/health');
+    await request(app).get('/health');
+    expect(warnings).toEqual([{ unguarded: ['GET /health', 'DELETE /admin/users/:id'] }]);
+  });
+});

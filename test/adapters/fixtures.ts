@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { Webhook } from 'standardwebhooks';
 import { Actra } from '../../src/core/actra.js';
 import type { Policy } from '../../src/core/types.js';
 import { Approvals } from '../../src/approvals/approvals.js';
@@ -85,10 +86,20 @@ export function fraudLoader(control: LoaderControl): SnapshotLoader<NeutralReque
   };
 }
 
+/** The inbound Standard Webhooks secret the test approvals accept (a chat bot deciding approvals). */
+export const INBOUND_SECRET = 'whsec_' + Buffer.from('inbound-webhook-secret-for-tests!').toString('base64');
+
 export async function newApprovals(policy: Policy): Promise<Approvals> {
   const store = new MemoryApprovalStore();
   await store.init();
-  return new Approvals({ store, policy });
+  return new Approvals({ store, policy, inboundSecrets: [{ name: 'chatops', secret: INBOUND_SECRET }] });
+}
+
+/** Signs a webhook body per Standard Webhooks; returns the three headers. */
+export function signWebhook(body: string, id = `msg_${Math.random().toString(36).slice(2)}`): Record<string, string> {
+  const wh = new Webhook(INBOUND_SECRET);
+  const timestamp = new Date();
+  return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)), 'webhook-signature': wh.sign(id, timestamp, body) };
 }
 
 const encoder = new TextEncoder();

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { actraMiddleware, guard } from '../../adapters/hono.js';
-import { contractSuite, type Factory, type Res, type SendInit } from './contract.js';
+import { contractSuite, ROUTES, type Factory, type Res, type SendInit } from './contract.js';
 import { loadControllers } from './decorated.js';
 import { compilePolicy } from './fixtures.js';
 
@@ -59,6 +59,21 @@ const factory: Factory = async (options, calls) => {
 contractSuite('Hono', factory);
 
 describe('Hono middleware options', () => {
+  it('reports the routes no guard covers', () => {
+    const warnings: unknown[] = [];
+    const middleware = actraMiddleware({ policy: compilePolicy(), routes: ROUTES, logger: { info() {}, warn: (obj: unknown) => warnings.push(obj) } });
+    const app = new Hono();
+    app.use(middleware);
+    app.post('/refunds/:id', (c) => c.text('x'));
+    app.post('/guarded/:id', guard('refund'), (c) => c.text('x'));
+    app.get('/health', (c) => c.text('ok'));
+    const admin = new Hono();
+    admin.delete('/users/:id', (c) => c.text('x'));
+    app.route('/admin', admin);
+    expect(middleware.report(app)).toEqual(['GET /health', 'DELETE /admin/users/:id']);
+    expect(warnings).toEqual([{ unguarded: ['GET /health', 'DELETE /admin/users/:id'] }]);
+  });
+
   it('fails at creation with ACTRA_OPTIONS for an undeclared action in the route table', () => {
     expect(() => actraMiddleware({ policy: compilePolicy(), routes: { 'POST /x': 'payout' }, logger: { info() {}, warn() {} } })).toThrow(
       expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'routes["POST /x"]: action "payout" is not declared in the schema' }),

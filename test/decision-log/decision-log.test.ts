@@ -196,7 +196,7 @@ describe('sqliteDecisionLog', () => {
   it('rejects path and database together, and a bad table name', () => {
     const db = new Database(':memory:');
     expect(() => sqliteDecisionLog({ path: join(dir, 'a.db'), database: db })).toThrowError(
-      expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'sqliteDecisionLog: option "path" is invalid: give exactly one of "path" and "database"' }),
+      expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'sqliteDecisionLog: option "path" must be given, or "database", but not both' }),
     );
     expect(() => sqliteDecisionLog({ database: db, table: 'x; DROP TABLE y' })).toThrowError(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringContaining('"table"') }));
     db.close();

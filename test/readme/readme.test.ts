@@ -16,54 +16,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemoWalkthrough, startDemo } from '../../examples/demo/server.js';
+import { actraCommands, fencedBlocks } from './extract.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const readmePath = join(root, 'README.md');
+const readmePath = process.env.ACTRA_README ?? join(root, 'README.md');
 const cli = join(root, 'dist/src/cli/main.js');
-
-/** One fenced block with the marker comment that precedes it, if any. */
-interface Block {
-  readonly lang: string;
-  readonly code: string;
-  readonly line: number;
-  readonly marker?: string;
-}
-
-/** Splits Markdown into fenced blocks; a `<!-- test: ... -->` comment right before a block is its marker. */
-export function fencedBlocks(markdown: string): Block[] {
-  const lines = markdown.split(/\r?\n/);
-  const blocks: Block[] = [];
-  let marker: string | undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const text = lines[i] as string;
-    const comment = /^\s*<!--\s*test:\s*(.+?)\s*-->\s*$/.exec(text);
-    if (comment) {
-      marker = comment[1];
-      continue;
-    }
-    const open = /^(\s*)(`{3,}|~{3,})\s*([\w+-]*)/.exec(text);
-    if (open) {
-      const fence = open[2] as string;
-      const body: string[] = [];
-      const start = i + 1;
-      for (i++; i < lines.length && !(lines[i] as string).trim().startsWith(fence); i++) body.push(lines[i] as string);
-      blocks.push({ lang: (open[3] ?? '').toLowerCase(), code: body.join('\n'), line: start, ...(marker === undefined ? {} : { marker }) });
-      marker = undefined;
-      continue;
-    }
-    if (text.trim() !== '') marker = undefined;
-  }
-  return blocks;
-}
-
-/** The `npx actra ...` commands of a shell block, with `\` continuations joined and `$ ` prompts removed. */
-export function actraCommands(code: string): string[] {
-  const joined = code.replace(/\\\r?\n\s*/g, ' ');
-  return joined
-    .split('\n')
-    .map((l) => l.trim().replace(/^\$\s+/, ''))
-    .filter((l) => /^npx actra(\s|$)/.test(l));
-}
 
 const readme = existsSync(readmePath) ? readFileSync(readmePath, 'utf8') : '';
 const blocks = fencedBlocks(readme);
@@ -88,12 +45,13 @@ function ensureBuilt(): void {
 }
 
 describe('README', () => {
-  it('exists and has code blocks to check', () => {
+  it('exists and shows npx actra commands to check', () => {
     expect(readme.length).toBeGreaterThan(0);
-    expect(shellBlocks.length + tsBlocks.length).toBeGreaterThan(0);
+    expect(shellBlocks.length).toBeGreaterThan(0);
   });
 
-  describe('shell commands', () => {
+  // the test above fails when there is nothing to run; this keeps vitest from also failing an empty suite
+  describe.runIf(shellBlocks.length > 0)('shell commands', () => {
     let work: string;
     beforeAll(async () => {
       ensureBuilt();

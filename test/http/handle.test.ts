@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { createActraHttp } from '../../src/http/create.js';
+import { pooledIdGenerator } from '../../src/http/ids.js';
+import type { NeutralRequest } from '../../src/http/types.js';
+import { ActraRuntime } from '../../src/runtime/runtime.js';
+import type { DecisionEvent } from '../../src/runtime/types.js';
+import { compilePolicy, HS_SECRET, hsToken, ISSUER, AUDIENCE, SUBJECT } from '../adapters/fixtures.js';
+
+const silent = { info() {}, warn() {} };
+
+function request(parts: Partial<NeutralRequest> & { headers?: Record<string, string> }): NeutralRequest {
+  const headers = parts.headers ?? {};
+  return { method: parts.method ?? 'POST', path: parts.path ?? '/refunds/r1', params: parts.params ?? {}, query: parts.query ?? {}, body: parts.body, header: (name) => headers[name.toLowerCase()] };
+}
+
+describe('ActraHttp.handle', () => {
+  it('passes the actor, HEAD as GET, the route pattern, the request id and the approval id to the runtime', async () => {
+    const events: DecisionEvent[] = [];
+    const http = createActraHttp(
+      { policy: compilePolicy(), observers: [(e) => void events.push(e)], jwt: { algorithms: ['HS256'], secret: HS_SECRET, issuer: ISSUER, audience: AUDIENCE }, routes: { 'GET /refunds/:id': 'read_refund' }, logger: silent, loaders: [{ name: 'tier', fields: ['account_tier', 'fraud_flag'], load: () => ({ account_tier: 'x', fraud_flag: false }) }] },
+      { caseSensitive: true },
+      'test',
+    );
+    const token = await hsToken();
+    const match = http.table.match('HEAD', '/refunds/r7');
+    expect(match?.route.pattern).toBe('/refunds/:id');
+    const outcome = await http.handle(request({ method: 'HEAD', params: match?.params ?? {}, headers: { authorization: `Bearer ${token}`, 'x-request-id': 'req-77' } }), match!.route.value, match!.route.pattern);
+    expect(outcome.kind).toBe('next');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ method: 'GET', route: '/refunds/:id', requestId: 'req-77', actorId: SUBJECT, action: { type: 'read_refund', fields: { id: 'r7' } } });
+    if (outcome.kind === 'next') expect(outcome.headers).toEqual({ 'actra-decision-id': events[0]?.decisionId, 'x-request-id': 'req-77' });
+  });
+
+  it('reads the request id from a configured header', async () => {
+    const http = createActraHttp({ policy: compilePolicy(), requestIdHeader: 'X-Correlation-Id', routes: { 'GET /refunds/:id': 'read_refund' }, logger: silent, actorResolver: () => ({ id: 'a', role: 'intern' }) }, { caseSensitive: true }, 'test');
+    const route = http.table.routes[0]!;
+    const outcome = await http.handle(request({ method: 'GET', params: { id: 'r1' }, headers: { 'x-correlation-id': 'corr-1' } }), route.value, route.pattern);
+    expect(outcome.kind).toBe('respond');
+    if (outcome.kind === 'respond') {
+      expect(outcome.response.status).toBe(403);
+      expect(outcome.response.headers['x-correlation-id']).toBe('corr-1');
+      expect(outcome.response.body).toMatchObject({ requestId: 'corr-1', rule: 'interns_read_nothing' });
+    }
+  });
+
+  it('works with a runtime built by the caller', async () => {
+    const runtime = new ActraRuntime<NeutralRequest>(compilePolicy(), { actorResolver: (req) => ({ id: req.header('x-user') ?? 'anon', role: 'intern' }) });
+    const http = createActraHttp({ runtime, mode: 'monitor', routes: { 'GET /refunds/:id': 'read_refund' }, logger: silent }, { caseSensitive: false }, 'test');
+    const route = http.table.routes[0]!;
+    const outcome = await http.handle(request({ method: 'GET', params: { id: 'r1' }, headers: { 'x-user': 'u1' } }), route.value, route.pattern);
+    expect(outcome.kind).toBe('next');
+    if (outcome.kind === 'next') expect(outcome.result).toMatchObject({ mode: 'monitor', actor: { id: 'u1' }, decision: { effect: 'block' } });
+  });
+});
+
+describe('createActraHttp options', () => {
+  it('needs exactly one of runtime and policy', () => {
+    expect(() => createActraHttp({ logger: silent } as never, { caseSensitive: true }, 'actraMiddleware')).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'actraMiddleware: give exactly one of option "runtime" or "policy"' }));
+    const policy = compilePolicy();
+    expect(() => createActraHttp({ policy, runtime: new ActraRuntime(policy) } as never, { caseSensitive: true }, 'actraMiddleware')).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'actraMiddleware: give exactly one of option "runtime" or "policy"' }));
+  });
+
+  it('names a bad option', () => {
+    expect(() => createActraHttp({ policy: compilePolicy(), approvalsPrefix: 'actra/' }, { caseSensitive: true }, 'x')).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'actra: option "approvalsPrefix" must be a path such as /actra (no trailing slash)' }));
+    expect(() => createActraHttp({ policy: compilePolicy(), unmatched: 'block' as never }, { caseSensitive: true }, 'x')).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS' }));
+    expect(() => createActraHttp({ runtime: new ActraRuntime(compilePolicy()), loaders: [] } as never, { caseSensitive: true }, 'x')).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'x: unknown option "loaders" (set it on the runtime)' }));
+  });
+
+  it('rejects a route field mapped from an undeclared field', () => {
+    expect(() => createActraHttp({ policy: compilePolicy(), routes: { 'POST /r': { action: 'refund', fields: { total: 'body.t' } } } }, { caseSensitive: true }, 'x')).toThrow(
+      expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'routes["POST /r"]: field "total" is not declared for action "refund"' }),
+    );
+  });
+});
+
+describe('pooledIdGenerator', () => {
+  it('gives distinct dec_ ids of 128 bits and UUID request ids', () => {
+    const next = pooledIdGenerator();
+    const ids = new Set(Array.from({ length: 1000 }, () => next('decision')));
+    expect(ids.size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^dec_[A-Za-z0-9_-]{22}$/);
+    expect(next('request')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});

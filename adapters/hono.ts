@@ -3,9 +3,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { RouterRoute } from 'hono/types';
 import { createMiddleware } from 'hono/factory';
 import { matchedRoutes, routePath } from 'hono/route';
-import { ACTRA_GUARD, createActraHttp, lazyGuard, notInstalledResponse, readRawBody, tooLarge } from '../src/http/index.js';
+import { ACTRA_GUARD, createActraHttp, invalidJson, lazyGuard, notInstalledResponse, readRawBody, tooLarge } from '../src/http/index.js';
 import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
-import { ActraError } from '../src/errors.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -37,7 +36,7 @@ async function readBody(c: Context, limit: number, raw: boolean): Promise<{ body
     cache.json ??= Promise.resolve(body);
     return { body };
   } catch {
-    throw new ActraError('ACTRA_BAD_REQUEST', 'the request body is not valid JSON', { statusCode: 400 });
+    throw invalidJson();
   }
 }
 

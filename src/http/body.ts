@@ -21,3 +21,8 @@ export async function readRawBody(stream: AsyncIterable<unknown>, limit: number)
 export function tooLarge(limit: number): ActraError {
   return new ActraError('ACTRA_BAD_REQUEST', `the request body is larger than ${limit} bytes`, { statusCode: 413 });
 }
+
+/** The 400 error for a body that is not valid JSON. */
+export function invalidJson(): ActraError {
+  return new ActraError('ACTRA_BAD_REQUEST', 'the request body is not valid JSON', { statusCode: 400 });
+}

@@ -58,6 +58,19 @@ const factory: Factory = async (options, calls) => {
 
 contractSuite('Hono', factory);
 
+describe('Hono body reading', () => {
+  it('answers 400 ACTRA_BAD_REQUEST for malformed JSON on a guarded route, and never runs the handler', async () => {
+    const calls: string[] = [];
+    const app = new Hono();
+    app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'x' }), routes: ROUTES, logger: { info() {}, warn() {} } }));
+    app.post('/refunds/:id', reply('table', calls));
+    const res = await app.request('/refunds/r1', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"amount": 5,' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'ACTRA_BAD_REQUEST', detail: 'the request body is not valid JSON' });
+    expect(calls).toEqual([]);
+  });
+});
+
 describe('Hono middleware options', () => {
   it('reports the routes no guard covers', () => {
     const warnings: unknown[] = [];

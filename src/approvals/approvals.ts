@@ -29,6 +29,7 @@ import {
   type VerifiedInbound,
   type WebhookLogger,
 } from './webhooks.js';
+import { parseOptions } from '../options.js';
 
 /** Default time to live of an approval when its rule sets none: one hour. */
 export const DEFAULT_APPROVAL_TTL_SECONDS = 3600;
@@ -236,13 +237,7 @@ export class Approvals implements ApprovalGate {
   #closed = false;
 
   constructor(options: ApprovalsOptions) {
-    const parsed = optionsSchema.safeParse(options);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue === undefined || issue.path.length === 0 ? 'options' : issue.path.map(String).join('.');
-      throw new ActraOptionsError(`Approvals: invalid option "${where}": ${issue?.message ?? 'invalid'}`, { cause: parsed.error });
-    }
-    const opts = parsed.data;
+    const opts = parseOptions(optionsSchema, options, 'Approvals');
     this.#store = opts.store;
     this.#policy = opts.policy;
     this.#now = opts.now ?? Date.now;

@@ -7,6 +7,7 @@ import type { NeutralRequest, NeutralResponse } from '../http/types.js';
 import type { Actor } from '../runtime/types.js';
 import type { ApprovalRecord } from './types.js';
 import type { Approvals, Approver } from './approvals.js';
+import { parseOptions } from '../options.js';
 
 /** What the status and decision routes answer with (times in ISO 8601). No requester claims, no action values. */
 export interface ApprovalStatusView {
@@ -121,17 +122,12 @@ function bearerToken(req: NeutralRequest): string | undefined {
  * ```
  */
 export function approvalRoutes(approvals: Approvals, options: ApprovalRoutesOptions = {}): (req: NeutralRequest) => Promise<NeutralResponse | undefined> {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue === undefined || issue.path.length === 0 ? 'options' : issue.path.map(String).join('.');
-    throw new ActraOptionsError(`approvalRoutes: invalid option "${where}": ${issue?.message ?? 'invalid'}`, { cause: parsed.error });
-  }
-  const { requestIdHeader, realm, unavailableRetryAfter } = parsed.data;
-  const base = parsed.data.prefix.replace(/\/+$/, '') + '/approvals/';
+  const opts = parseOptions(optionsSchema, options, 'approvalRoutes');
+  const { requestIdHeader, realm, unavailableRetryAfter } = opts;
+  const base = opts.prefix.replace(/\/+$/, '') + '/approvals/';
   const tokenResolver = approvals.approverResolver;
   const resolveApprover =
-    parsed.data.resolveApprover ??
+    opts.resolveApprover ??
     (tokenResolver === undefined
       ? undefined
       : async function resolveBearerApprover(req: NeutralRequest): Promise<Actor | undefined> {

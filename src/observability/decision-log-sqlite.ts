@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { ActraOptionsError } from '../errors.js';
 import type { DecisionDetail, DecisionEvent } from '../runtime/types.js';
-import { fn, parseOptions } from '../runtime/options.js';
+import { fn, parseOptions } from '../options.js';
 import { redactPathsSchema, toDecisionLogRecord, warnOnce, type DecisionLog, type DecisionLogRecord } from './decision-log-record.js';
 
 /** The default table name. */

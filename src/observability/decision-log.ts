@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ActraOptionsError } from '../errors.js';
 import type { DecisionDetail, DecisionEvent } from '../runtime/types.js';
-import { fn, parseOptions } from '../runtime/options.js';
+import { fn, parseOptions } from '../options.js';
 import { redactPathsSchema, toDecisionLogRecord, warnOnce, type DecisionLog } from './decision-log-record.js';
 
 export { REDACTED, DECISION_LOG_VERSION, toDecisionLogRecord, type DecisionLog, type DecisionLogRecord } from './decision-log-record.js';

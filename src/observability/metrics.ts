@@ -2,7 +2,7 @@
 import { metrics, type Attributes, type Meter } from '@opentelemetry/api';
 import { z } from 'zod';
 import type { Policy } from '../core/types.js';
-import { parseOptions } from '../runtime/options.js';
+import { parseOptions } from '../options.js';
 import type { DecisionEvent, DecisionObserver } from '../runtime/types.js';
 
 /** Options of {@link otelMetrics}. */

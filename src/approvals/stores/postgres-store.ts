@@ -1,7 +1,7 @@
 /** PostgreSQL approval store (pg): approvals shared by several instances, with a transactional outbox. */
 import pg from 'pg';
 import { z } from 'zod';
-import { ActraOptionsError, ActraStoreError } from '../../errors.js';
+import { ActraStoreError } from '../../errors.js';
 import type {
   ApprovalRecord,
   ApprovalStatus,
@@ -25,6 +25,7 @@ import {
   type OutboxRow,
 } from './sql-rows.js';
 import { checkLimit, clipError, pendingRecord, planConsume, planDecide, storeFailure, type VerdictInput } from './transitions.js';
+import { parseOptions } from '../../options.js';
 
 /** Schema version this library writes; `init()` refuses tables migrated by a newer release. */
 export const POSTGRES_SCHEMA_VERSION = 1;
@@ -90,13 +91,7 @@ export class PostgresApprovalStore implements ApprovalStore {
   readonly #w: string;
 
   constructor(options: PostgresApprovalStoreOptions) {
-    const parsed = optionsSchema.safeParse(options);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'options';
-      throw new ActraOptionsError(`PostgresApprovalStore: invalid option ${where}: ${issue?.message ?? 'invalid'}`);
-    }
-    const o = parsed.data;
+    const o = parseOptions(optionsSchema, options, 'PostgresApprovalStore');
     this.#schema = o.schema ?? 'public';
     this.#prefix = o.tablePrefix ?? 'actra_';
     const q = (table: string): string => `"${this.#schema}"."${this.#prefix}${table}"`;

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { ActraOptionsError, ActraStoreError } from '../../errors.js';
+import { ActraStoreError } from '../../errors.js';
 import type {
   ApprovalRecord,
   ApprovalStatus,
@@ -27,6 +27,7 @@ import {
   type Plan,
   type VerdictInput,
 } from './transitions.js';
+import { parseOptions } from '../../options.js';
 
 const DAY_MS = 86_400_000;
 
@@ -232,13 +233,7 @@ export class RedisApprovalStore implements ApprovalStore {
   readonly #retentionMs: number;
 
   constructor(options: RedisApprovalStoreOptions) {
-    const parsed = optionsSchema.safeParse(options);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'options';
-      throw new ActraOptionsError(`RedisApprovalStore: invalid option ${where}: ${issue?.message ?? 'invalid'}`);
-    }
-    const o = parsed.data;
+    const o = parseOptions(optionsSchema, options, 'RedisApprovalStore');
     this.#p = o.prefix ?? 'actra:';
     this.#retentionMs = o.retentionMs ?? 7 * DAY_MS;
     if (o.redis !== undefined) {

@@ -1,7 +1,7 @@
 /** SQLite approval store (better-sqlite3): the embedded default, one file, durable across restarts. */
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { ActraOptionsError, ActraStoreError } from '../../errors.js';
+import { ActraStoreError } from '../../errors.js';
 import type {
   ApprovalRecord,
   ApprovalStatus,
@@ -24,6 +24,7 @@ import {
   type OutboxRow,
 } from './sql-rows.js';
 import { checkLimit, clipError, pendingRecord, planConsume, planDecide, type VerdictInput, storeFailure } from './transitions.js';
+import { parseOptions } from '../../options.js';
 
 /** Schema version this library writes; `init()` refuses a file migrated by a newer release. */
 export const SQLITE_SCHEMA_VERSION = 1;
@@ -99,13 +100,7 @@ export class SqliteApprovalStore implements ApprovalStore {
   #s: Statements | undefined;
 
   constructor(options: SqliteApprovalStoreOptions) {
-    const parsed = optionsSchema.safeParse(options);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'options';
-      throw new ActraOptionsError(`SqliteApprovalStore: invalid option ${where}: ${issue?.message ?? 'invalid'}`);
-    }
-    const o = parsed.data;
+    const o = parseOptions(optionsSchema, options, 'SqliteApprovalStore');
     this.#prefix = o.tablePrefix ?? 'actra_';
     this.#busyTimeoutMs = o.busyTimeoutMs ?? 5000;
     this.#synchronous = o.synchronous ?? 'full';

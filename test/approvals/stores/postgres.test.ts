@@ -106,10 +106,10 @@ describe.skipIf(!url)('postgres', () => {
 
     it('rejects invalid options with ACTRA_OPTIONS naming the option', () => {
       expect(() => new PostgresApprovalStore({})).toThrow(
-        expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'PostgresApprovalStore: invalid option pool: give exactly one of pool or connectionString' }),
+        expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'PostgresApprovalStore: option "pool" give exactly one of pool or connectionString' }),
       );
       expect(() => new PostgresApprovalStore({ connectionString: databaseUrl, schema: 'Bad"Schema' })).toThrow(
-        expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringMatching(/^PostgresApprovalStore: invalid option schema: /) }),
+        expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringMatching(/^PostgresApprovalStore: option "schema" /) }),
       );
     });
 

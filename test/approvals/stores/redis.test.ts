@@ -101,13 +101,13 @@ describe.skipIf(!url)('redis', () => {
 
     it('rejects invalid options with ACTRA_OPTIONS naming the option', () => {
       expect(() => new RedisApprovalStore({})).toThrow(
-        expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'RedisApprovalStore: invalid option redis: give exactly one of redis or url' }),
+        expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'RedisApprovalStore: option "redis" give exactly one of redis or url' }),
       );
       expect(() => new RedisApprovalStore({ url: 'http://x' })).toThrow(
-        expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'RedisApprovalStore: invalid option url: must start with redis:// or rediss://' }),
+        expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'RedisApprovalStore: option "url" must start with redis:// or rediss://' }),
       );
       expect(() => new RedisApprovalStore({ url: redisUrl, prefix: 'has space' })).toThrow(
-        expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringMatching(/^RedisApprovalStore: invalid option prefix: /) }),
+        expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringMatching(/^RedisApprovalStore: option "prefix" /) }),
       );
     });
 

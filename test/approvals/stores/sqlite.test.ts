@@ -103,10 +103,10 @@ describe('SqliteApprovalStore', () => {
 
   it('rejects invalid options with ACTRA_OPTIONS naming the option', () => {
     expect(() => new SqliteApprovalStore({ path: 'x.db', tablePrefix: 'bad-prefix;' })).toThrow(
-      expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringMatching(/^SqliteApprovalStore: invalid option tablePrefix: /) }),
+      expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringMatching(/^SqliteApprovalStore: option "tablePrefix" /) }),
     );
     expect(() => new SqliteApprovalStore({ path: 'x.db', busyTimeoutMs: -1 })).toThrow(
-      expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringMatching(/^SqliteApprovalStore: invalid option busyTimeoutMs: /) }),
+      expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringMatching(/^SqliteApprovalStore: option "busyTimeoutMs" /) }),
     );
     expect(() => new SqliteApprovalStore({} as never)).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS' }));
   });

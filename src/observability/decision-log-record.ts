@@ -122,3 +122,43 @@ export function warnOnce(name: string): (error: unknown) => void {
   };
 }
 
+
+/**
+ * Wraps a record writer into a `DecisionLog`: counts writes, isolates every failure (the writer's
+ * and the error handler's) from the decision, and closes once.
+ */
+export function decisionLogObserver(
+  name: string,
+  redact: readonly string[],
+  onError: (error: unknown) => void,
+  write: (record: DecisionLogRecord) => void,
+  close: () => void,
+): DecisionLog {
+  let open = true;
+  let written = 0;
+  const log = {
+    [name](event: DecisionEvent, detail: DecisionDetail): void {
+      if (!open) return;
+      try {
+        write(toDecisionLogRecord(event, detail, redact));
+        written++;
+      } catch (error) {
+        try {
+          onError(error);
+        } catch {
+          // an error handler that throws must not reach the decision either
+        }
+      }
+    },
+  }[name] as DecisionLog;
+  Object.defineProperty(log, 'written', { get: () => written, enumerable: true });
+  Object.defineProperty(log, 'close', {
+    enumerable: true,
+    value: async function closeDecisionLog(): Promise<void> {
+      if (!open) return;
+      open = false;
+      close();
+    },
+  });
+  return log;
+}

@@ -4,9 +4,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { ActraOptionsError } from '../errors.js';
-import type { DecisionDetail, DecisionEvent } from '../runtime/types.js';
 import { fn, parseOptions } from '../options.js';
-import { redactPathsSchema, toDecisionLogRecord, warnOnce, type DecisionLog, type DecisionLogRecord } from './decision-log-record.js';
+import { decisionLogObserver, redactPathsSchema, warnOnce, type DecisionLog, type DecisionLogRecord } from './decision-log-record.js';
 
 /** The default table name. */
 export const DECISION_LOG_TABLE = 'actra_decisions';
@@ -113,30 +112,16 @@ export function sqliteDecisionLog(options: SqliteDecisionLogOptions): DecisionLo
     if (owned) db?.close();
     throw new ActraOptionsError('sqliteDecisionLog: the database cannot be opened or the decision table cannot be created', { cause: error });
   }
-  let written = 0;
-
-  const log = function insertDecisionLogRow(event: DecisionEvent, detail: DecisionDetail): void {
-    if (db === undefined) return;
-    try {
-      insert.run(...rowOf(toDecisionLogRecord(event, detail, redact)));
-      written++;
-    } catch (error) {
-      try {
-        onError(error);
-      } catch {
-        // an error handler that throws must not reach the decision either
-      }
-    }
-  } as DecisionLog;
-
-  Object.defineProperty(log, 'written', { get: () => written, enumerable: true });
-  Object.defineProperty(log, 'close', {
-    enumerable: true,
-    value: async function closeSqliteDecisionLog(): Promise<void> {
-      const handle = db;
-      db = undefined;
-      if (handle !== undefined && owned) handle.close();
+  const database = db;
+  return decisionLogObserver(
+    'insertDecisionLogRow',
+    redact,
+    onError,
+    function insertRow(record) {
+      insert.run(...rowOf(record));
     },
-  });
-  return log;
+    function closeDatabase() {
+      if (owned) database.close();
+    },
+  );
 }

@@ -3,9 +3,8 @@ import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ActraOptionsError } from '../errors.js';
-import type { DecisionDetail, DecisionEvent } from '../runtime/types.js';
 import { fn, parseOptions } from '../options.js';
-import { redactPathsSchema, toDecisionLogRecord, warnOnce, type DecisionLog } from './decision-log-record.js';
+import { decisionLogObserver, redactPathsSchema, warnOnce, type DecisionLog } from './decision-log-record.js';
 
 export { REDACTED, DECISION_LOG_VERSION, toDecisionLogRecord, type DecisionLog, type DecisionLogRecord } from './decision-log-record.js';
 
@@ -56,46 +55,30 @@ export function jsonlDecisionLog(options: JsonlDecisionLogOptions): DecisionLog 
   const opts = parseOptions(jsonlOptionsSchema, options, 'jsonlDecisionLog');
   const redact = opts.redact ?? [];
   const onError = opts.onError ?? warnOnce('jsonlDecisionLog');
-  let fd: number | undefined;
+  let fd: number;
   try {
     mkdirSync(dirname(opts.path), { recursive: true });
     fd = openSync(opts.path, 'a', 0o600);
   } catch (error) {
     throw new ActraOptionsError(`jsonlDecisionLog: option "path" names a file that cannot be opened for appending`, { cause: error });
   }
-  let written = 0;
-
-  const log = function writeDecisionLogLine(event: DecisionEvent, detail: DecisionDetail): void {
-    if (fd === undefined) return;
-    try {
-      const line = JSON.stringify(toDecisionLogRecord(event, detail, redact)) + '\n';
-      writeSync(fd, line);
-      if (opts.fsync === true) fsyncSync(fd);
-      written++;
-    } catch (error) {
-      try {
-        onError(error);
-      } catch {
-        // an error handler that throws must not reach the decision either
-      }
-    }
-  } as DecisionLog;
-
-  Object.defineProperty(log, 'written', { get: () => written, enumerable: true });
-  Object.defineProperty(log, 'close', {
-    enumerable: true,
-    value: async function closeDecisionLog(): Promise<void> {
-      if (fd === undefined) return;
-      const handle = fd;
-      fd = undefined;
+  const handle = fd;
+  return decisionLogObserver(
+    'writeDecisionLogLine',
+    redact,
+    onError,
+    function appendLine(record) {
+      writeSync(handle, JSON.stringify(record) + '\n');
+      if (opts.fsync === true) fsyncSync(handle);
+    },
+    function closeFile() {
       try {
         fsyncSync(handle);
       } finally {
         closeSync(handle);
       }
     },
-  });
-  return log;
+  );
 }
 
 export { sqliteDecisionLog, type SqliteDecisionLogOptions } from './decision-log-sqlite.js';

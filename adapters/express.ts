@@ -1,7 +1,7 @@
 /** Express 5 adapter: `actraMiddleware(options)`, `guard(action)` and the `@Guard` method decorator. */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ACTRA_GUARD, createActraHttp, lazyGuard, notInstalledResponse, readRawBody } from '../src/http/index.js';
-import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
+import { ACTRA_GUARD, createActraHttp, isThenable, lazyGuard, notInstalledResponse, readRawBody } from '../src/http/index.js';
+import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -16,7 +16,7 @@ declare global {
 }
 
 const STATE = Symbol('actra.express');
-interface State { readonly http: ActraHttp; readonly base: string; readonly done: Set<string> }
+interface State { readonly http: ActraHttp; readonly base: string; done: Set<string> | undefined }
 type StatefulRequest = Request & { [STATE]?: State };
 type Layer = { route?: { path: unknown; methods: Record<string, boolean>; stack: { handle: unknown }[]; _handlesMethod(m: string): boolean }; rawPath?: unknown; handle: { stack?: Layer[] }; match(p: string): false | { path: string; pattern: unknown; params: Record<string, string> } };
 type Found = { pattern: string; guarded: boolean; params: Record<string, string> };
@@ -26,16 +26,35 @@ export function captureRawBody(req: object, _res: unknown, buf: Buffer): void {
   (req as { rawBody?: string }).rawBody = buf.toString('utf8');
 }
 
+/** The neutral view of an Express request. */
+class ExpressRequest implements NeutralRequest {
+  readonly method: string;
+  readonly body: unknown;
+  readonly rawBody?: string;
+  readonly routePattern?: string;
+  readonly #req: Request;
+
+  constructor(req: Request, readonly path: string, readonly params: Readonly<Record<string, string>>, routePattern: string | undefined) {
+    this.method = req.method;
+    this.body = req.body as unknown;
+    if (req.rawBody !== undefined) this.rawBody = req.rawBody;
+    if (routePattern !== undefined) this.routePattern = routePattern;
+    this.#req = req;
+  }
+
+  /** Read only when needed: Express 5 parses the query string on every read of `req.query`. */
+  get query(): Readonly<Record<string, unknown>> {
+    return this.#req.query as Record<string, unknown>;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.#req.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
+  }
+}
+
 function neutral(req: Request, path: string, params: Readonly<Record<string, string>>, routePattern?: string): NeutralRequest {
-  return {
-    method: req.method, path, params, query: req.query as Record<string, unknown>, body: req.body as unknown,
-    ...(req.rawBody === undefined ? {} : { rawBody: req.rawBody }),
-    ...(routePattern === undefined ? {} : { routePattern }),
-    header(name) {
-      const value = req.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value[0] : value;
-    },
-  };
+  return new ExpressRequest(req, path, params, routePattern);
 }
 
 function send(res: Response, response: NeutralResponse): void {
@@ -78,13 +97,27 @@ function unguardedRoutes(http: ActraHttp, stack: readonly Layer[], prefix: strin
   return out;
 }
 
-async function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, base: string): Promise<void> {
+/** Runs admission; synchronous when the decision is. Failures become problem responses. */
+function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, base: string): void | Promise<void> {
   const state = (req as StatefulRequest)[STATE];
-  if (state?.done.has(guard.action.type)) return next();
-  const outcome = await http.handle(neutral(req, req.baseUrl + req.path, params, route), guard, route, base);
+  if (state?.done?.has(guard.action.type) === true) return next();
+  const admitted = http.admit(neutral(req, req.baseUrl + req.path, params, route), guard, route, base);
+  const type = guard.action.type;
+  if (!isThenable(admitted)) return proceed(http, req, res, next, admitted, state, type);
+  return admitted.then(function admittedLater(outcome) {
+    proceed(http, req, res, next, outcome, state, type);
+  });
+}
+
+function proceed(http: ActraHttp, req: Request, res: Response, next: NextFunction, outcome: HandleOutcome, state: State | undefined, actionType: string): void {
   if (outcome.kind === 'respond') return send(res, outcome.response);
-  state?.done.add(guard.action.type);
-  for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
+  try {
+    const headers = outcome.headers;
+    for (const name in headers) res.setHeader(name, headers[name] as string);
+  } catch (error) {
+    return send(res, http.failureResponse(error, neutral(req, req.baseUrl + req.path, {})));
+  }
+  if (state !== undefined) (state.done ??= new Set()).add(actionType);
   req.actra = outcome.result;
   next();
 }
@@ -103,42 +136,49 @@ async function admit(http: ActraHttp, req: Request, res: Response, next: NextFun
 export function actraMiddleware(options: ActraHttpOptions): RequestHandler & { guard: typeof guard } {
   const http = createActraHttp(options, { caseSensitive: false }, 'actraMiddleware');
   let logged = false;
-  const middleware = async function actraMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+  const middleware = function actraMiddleware(req: Request, res: Response, next: NextFunction): void | Promise<void> {
     const base = req.baseUrl;
-    (req as StatefulRequest)[STATE] = { http, base, done: new Set() };
+    (req as StatefulRequest)[STATE] = { http, base, done: undefined };
     const path = base + req.path;
     if (!logged) {
       logged = true;
       const router = (req.app as unknown as { router?: { stack: Layer[] } }).router;
       http.logStartup(router === undefined ? [] : unguardedRoutes(http, router.stack, '', []));
     }
-    if (http.isApprovalPath(path, base)) {
-      if (req.rawBody === undefined && !req.readableEnded && req.method === 'POST') {
-        try {
-          req.rawBody = await readRawBody(req, http.options.bodyLimit);
-        } catch (error) {
-          return send(res, http.failureResponse(error, neutral(req, path, {})));
-        }
-      }
-      const response = await http.approvals(neutral(req, path, {}), base);
-      if (response !== undefined) return send(res, response);
-    }
-    try {
-      const router = (req.app as unknown as { router?: { stack: Layer[] } }).router;
-      const found = router === undefined ? undefined : findRoute(router.stack, req.method.toLowerCase(), path, '', {});
-      const exact = found === undefined ? undefined : http.table.lookup(req.method, found.pattern);
-      if (exact !== undefined && found !== undefined) {
-        return await admit(http, req, res, next, exact.value, found.pattern, found.params, base);
-      }
-      const matched = http.table.match(req.method, path);
-      if (matched !== undefined) return await admit(http, req, res, next, matched.route.value, matched.route.pattern, matched.params, base);
-      if (http.options.unmatched === 'deny' && found?.guarded !== true) return send(res, http.unmatchedResponse(neutral(req, path, {})));
-      next();
-    } catch (error) {
-      send(res, http.failureResponse(error, neutral(req, path, {})));
-    }
+    if (http.isApprovalPath(path, base)) return approvalsFirst(http, req, res, next, path, base);
+    return route(http, req, res, next, path, base);
   };
   return Object.assign(middleware, { guard: guard });
+}
+
+/** Serves an approval route, or goes on to the guarded routes when the path is not one. */
+async function approvalsFirst(http: ActraHttp, req: Request, res: Response, next: NextFunction, path: string, base: string): Promise<void> {
+  if (req.rawBody === undefined && !req.readableEnded && req.method === 'POST') {
+    try {
+      req.rawBody = await readRawBody(req, http.options.bodyLimit);
+    } catch (error) {
+      return send(res, http.failureResponse(error, neutral(req, path, {})));
+    }
+  }
+  const response = await http.approvals(neutral(req, path, {}), base);
+  if (response !== undefined) return send(res, response);
+  return route(http, req, res, next, path, base);
+}
+
+/** Guards the route Express dispatches to (or the route table's match); synchronous when the decision is. */
+function route(http: ActraHttp, req: Request, res: Response, next: NextFunction, path: string, base: string): void | Promise<void> {
+  try {
+    const router = (req.app as unknown as { router?: { stack: Layer[] } }).router;
+    const found = router === undefined ? undefined : findRoute(router.stack, req.method.toLowerCase(), path, '', {});
+    const exact = found === undefined ? undefined : http.table.lookup(req.method, found.pattern);
+    if (exact !== undefined && found !== undefined) return admit(http, req, res, next, exact.value, found.pattern, found.params, base);
+    const matched = http.table.match(req.method, path);
+    if (matched !== undefined) return admit(http, req, res, next, matched.route.value, matched.route.pattern, matched.params, base);
+    if (http.options.unmatched === 'deny' && found?.guarded !== true) return send(res, http.unmatchedResponse(neutral(req, path, {})));
+  } catch (error) {
+    return send(res, http.failureResponse(error, neutral(req, path, {})));
+  }
+  next();
 }
 
 /**

@@ -1,8 +1,8 @@
 /** Fastify 5 adapter: `actraPlugin` (fastify-plugin, `preHandler`), route `config.actra`, `guard()` and `@Guard`. */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { ACTRA_GUARD, createActraHttp, lazyGuard, notInstalledResponse } from '../src/http/index.js';
-import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
+import { ACTRA_GUARD, createActraHttp, isThenable, lazyGuard, notInstalledResponse } from '../src/http/index.js';
+import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 /** Route config: `config: { actra: 'refund' }` or `{ actra: { action: 'refund', fields, mode } }`. */
 export type ActraRouteConfig = string | ({ readonly action: string } & RouteGuardOptions);
@@ -24,27 +24,47 @@ declare module 'fastify' {
 const ENTRY = Symbol('actra.route');
 type Entry = { readonly guard?: CompiledGuard; readonly routeLevel: boolean };
 
-function neutral(request: FastifyRequest, rawBody?: string): NeutralRequest {
-  const url = request.url;
-  const q = url.indexOf('?');
-  return {
-    method: request.method, path: q === -1 ? url : url.slice(0, q), routePattern: request.routeOptions.url ?? '',
-    params: (request.params ?? {}) as Record<string, string>, query: (request.query ?? {}) as Record<string, unknown>,
-    body: rawBody === undefined ? request.body : undefined, ...(rawBody === undefined ? {} : { rawBody }),
-    header(name) {
-      const value = request.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value[0] : value;
-    },
-  };
+/** The neutral view of a Fastify request. */
+class FastifyNeutral implements NeutralRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly routePattern: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, unknown>>;
+  readonly body: unknown;
+  readonly rawBody?: string;
+  readonly #headers: FastifyRequest['headers'];
+
+  constructor(request: FastifyRequest, routePattern: string, rawBody: string | undefined) {
+    const url = request.url;
+    const q = url.indexOf('?');
+    this.method = request.method;
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.routePattern = routePattern;
+    this.params = (request.params ?? {}) as Record<string, string>;
+    this.query = (request.query ?? {}) as Record<string, unknown>;
+    this.body = rawBody === undefined ? request.body : undefined;
+    if (rawBody !== undefined) this.rawBody = rawBody;
+    this.#headers = request.headers;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.#headers[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
+  }
+}
+
+/** `routePattern`: the matched route's URL (`request.routeOptions` builds a new object on every read). */
+function neutral(request: FastifyRequest, rawBody?: string, routePattern = request.routeOptions.url ?? ''): NeutralRequest {
+  return new FastifyNeutral(request, routePattern, rawBody);
 }
 
 function send(reply: FastifyReply, response: NeutralResponse): FastifyReply {
   return reply.code(response.status).headers(response.headers).send(response.body === undefined ? undefined : JSON.stringify(response.body));
 }
 
-/** Runs admission; true when a response was sent (the handler must not run). */
-async function admit(http: ActraHttp, request: FastifyRequest, reply: FastifyReply, guard: CompiledGuard, route: string): Promise<boolean> {
-  const outcome = await http.handle(neutral(request), guard, route);
+/** Applies an admission outcome; true when a response was sent (the handler must not run). */
+function apply(request: FastifyRequest, reply: FastifyReply, outcome: HandleOutcome): boolean {
   if (outcome.kind === 'respond') {
     send(reply, outcome.response);
     return true;
@@ -52,6 +72,31 @@ async function admit(http: ActraHttp, request: FastifyRequest, reply: FastifyRep
   reply.headers(outcome.headers);
   request.actra = outcome.result;
   return false;
+}
+
+/** Runs admission; true when a response was sent (the handler must not run). */
+async function admit(http: ActraHttp, request: FastifyRequest, reply: FastifyReply, guard: CompiledGuard, route: string): Promise<boolean> {
+  return apply(request, reply, await http.admit(neutral(request, undefined, route), guard, route));
+}
+
+/** Runs admission in a callback-style hook: synchronously when the decision is synchronous. */
+function admitThen(http: ActraHttp, request: FastifyRequest, reply: FastifyReply, guard: CompiledGuard, route: string, pattern: string, done: (error?: Error) => void): void {
+  const outcome = http.admit(neutral(request, undefined, pattern), guard, route);
+  if (!isThenable(outcome)) {
+    // After a response is sent the hook chain stops: `done` is called only to go on to the handler.
+    if (!apply(request, reply, outcome)) done();
+    return;
+  }
+  outcome.then(function admitted(resolved) {
+    let sent: boolean;
+    try {
+      sent = apply(request, reply, resolved);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (!sent) done();
+  });
 }
 
 function entryFor(http: ActraHttp, route: Pick<RouteOptions, 'method' | 'url' | 'config'> & Partial<Pick<RouteOptions, 'preHandler' | 'handler'>>): Entry {
@@ -82,21 +127,26 @@ async function actraFastify(app: FastifyInstance, options: ActraHttpOptions): Pr
     http.logStartup(unguarded);
   });
 
-  app.addHook('preHandler', async function actraPreHandler(request, reply) {
-    const config = request.routeOptions.config as unknown as Record<symbol, unknown>;
+  app.addHook('preHandler', function actraPreHandler(request, reply, done) {
+    const options = request.routeOptions;
+    const url = options.url ?? '';
+    const config = options.config as unknown as Record<symbol, unknown>;
     let entry = config[ENTRY] as Entry | 'approvals' | undefined;
-    if (entry === 'approvals') return;
+    if (entry === 'approvals') return done();
     if (entry === undefined) {
-      entry = late.get(config) ?? entryFor(http, { method: request.routeOptions.method ?? request.method, url: request.routeOptions.url ?? '', config: request.routeOptions.config });
+      entry = late.get(config) ?? entryFor(http, { method: options.method ?? request.method, url, config: options.config });
       late.set(config, entry);
     }
-    if (entry.guard !== undefined) return (await admit(http, request, reply, entry.guard, request.routeOptions.url ?? '')) ? reply : undefined;
-    if (entry.routeLevel) return;
-    const path = neutral(request).path;
+    if (entry.guard !== undefined) return admitThen(http, request, reply, entry.guard, url, url, done);
+    if (entry.routeLevel) return done();
+    const path = neutral(request, undefined, url).path;
     const matched = http.table.match(request.method, path);
-    if (matched !== undefined) return (await admit(http, request, reply, matched.route.value, matched.route.pattern)) ? reply : undefined;
-    if (http.options.unmatched === 'deny') return send(reply, http.unmatchedResponse(neutral(request)));
-    return;
+    if (matched !== undefined) return admitThen(http, request, reply, matched.route.value, matched.route.pattern, url, done);
+    if (http.options.unmatched === 'deny') {
+      send(reply, http.unmatchedResponse(neutral(request, undefined, url)));
+      return;
+    }
+    return done();
   });
 
   await app.register(async function actraApprovalRoutes(scope) {

@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { RouterRoute } from 'hono/types';
 import { createMiddleware } from 'hono/factory';
 import { matchedRoutes, routePath } from 'hono/route';
-import { ACTRA_GUARD, createActraHttp, invalidJson, lazyGuard, notInstalledResponse, readRawBody, tooLarge } from '../src/http/index.js';
+import { ACTRA_GUARD, createActraHttp, invalidJson, isThenable, lazyGuard, notInstalledResponse, readRawBody, tooLarge } from '../src/http/index.js';
 import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 declare module 'hono' {
@@ -13,8 +13,12 @@ declare module 'hono' {
   }
 }
 
-type State = { readonly http: ActraHttp; readonly done: Set<string> };
-const STATE = new WeakMap<Request, State>();
+type State = { readonly http: ActraHttp; done: Set<string> | undefined };
+const NO_BODY: { body?: unknown } = Object.freeze({});
+/** Per-request state, kept on the raw `Request` (shared by sub-apps) under a symbol: no WeakMap entry per request. */
+const STATE = Symbol('actra.hono');
+type Stateful = Request & { [STATE]?: State };
+type Params = Readonly<Record<string, string>>;
 const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
 
 async function readBody(c: Context, limit: number, raw: boolean): Promise<{ body?: unknown; rawBody?: string }> {
@@ -40,12 +44,48 @@ async function readBody(c: Context, limit: number, raw: boolean): Promise<{ body
   }
 }
 
-function neutral(c: Context, params: Readonly<Record<string, string>>, read: { body?: unknown; rawBody?: string }): NeutralRequest {
-  return {
-    method: c.req.method, path: c.req.path, params, query: c.req.queries() as Record<string, unknown>, body: read.body,
-    ...(read.rawBody === undefined ? {} : { rawBody: read.rawBody }),
-    header: (name) => c.req.header(name),
-  };
+/** The neutral view of a Hono request; the query is parsed only when read. */
+class HonoRequest implements NeutralRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body: unknown;
+  readonly rawBody?: string;
+  readonly #c: Context;
+  #params: Params | (() => Params);
+  /** On @hono/node-server (`c.env.incoming`), Node's own header object: no `Headers` lookups. */
+  readonly #nodeHeaders: Record<string, string | string[] | undefined> | undefined;
+  #query: Record<string, unknown> | undefined;
+
+  constructor(c: Context, params: Params | (() => Params), read: { body?: unknown; rawBody?: string }) {
+    this.#c = c;
+    this.#params = params;
+    this.method = c.req.method;
+    this.path = c.req.path;
+    this.body = read.body;
+    if (read.rawBody !== undefined) this.rawBody = read.rawBody;
+    const env = c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined;
+    this.#nodeHeaders = typeof env?.incoming?.headers === 'object' ? env.incoming.headers : undefined;
+  }
+
+  /** Decoded only when read (most actions take their fields from the body). */
+  get params(): Params {
+    const params = this.#params;
+    return typeof params === 'function' ? (this.#params = params()) : params;
+  }
+
+  get query(): Record<string, unknown> {
+    return (this.#query ??= this.#c.req.queries() as Record<string, unknown>);
+  }
+
+  header(name: string): string | undefined {
+    if (this.#nodeHeaders === undefined) return this.#c.req.header(name);
+    const value = this.#nodeHeaders[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
+  }
+}
+
+function neutral(c: Context, params: Params | (() => Params), read: { body?: unknown; rawBody?: string }): NeutralRequest {
+  return new HonoRequest(c, params, read);
 }
 
 /** The decoded params of matched route `index`, read through Hono's own match result. */
@@ -63,19 +103,21 @@ function respond(c: Context, response: NeutralResponse): Response {
   return new Response(response.body === undefined ? null : JSON.stringify(response.body), { status: response.status, headers: response.headers });
 }
 
-async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>): Promise<Response | undefined> {
-  const state = STATE.get(c.req.raw);
-  if (state?.done.has(guard.action.type)) return void (await next());
-  let read: { body?: unknown } = {};
+async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, guard: CompiledGuard, route: string, params: Params | (() => Params)): Promise<Response | undefined> {
+  const state = (c.req.raw as Stateful)[STATE];
+  if (state?.done?.has(guard.action.type) === true) return void (await next());
+  let read = NO_BODY;
   try {
     if (guard.action.needsBody) read = await readBody(c, http.options.bodyLimit, false);
   } catch (error) {
     return respond(c, http.failureResponse(error, neutral(c, params, {})));
   }
-  const outcome = await http.handle(neutral(c, params, read), guard, route);
+  const admitted = http.admit(neutral(c, params, read), guard, route);
+  const outcome = isThenable(admitted) ? await admitted : admitted;
   if (outcome.kind === 'respond') return respond(c, outcome.response);
-  state?.done.add(guard.action.type);
-  for (const [name, value] of Object.entries(outcome.headers)) c.header(name, value);
+  if (state !== undefined) (state.done ??= new Set()).add(guard.action.type);
+  const headers = outcome.headers;
+  for (const name in headers) c.header(name, headers[name]);
   c.set('actra', outcome.result);
   await next();
   return undefined;
@@ -105,7 +147,7 @@ export function actraMiddleware(options: ActraHttpOptions): MiddlewareHandler & 
     return [...unguarded];
   }
   const middleware = createMiddleware(async function actraMiddleware(c, next) {
-    STATE.set(c.req.raw, { http, done: new Set() });
+    (c.req.raw as Stateful)[STATE] = { http, done: undefined };
     const path = c.req.path;
     try {
       if (http.isApprovalPath(path)) {
@@ -119,7 +161,12 @@ export function actraMiddleware(options: ActraHttpOptions): MiddlewareHandler & 
         const route = routes[index] as (typeof routes)[number];
         if (ACTRA_GUARD in route.handler) guarded = true;
         const exact = http.table.lookup(c.req.method, route.path);
-        if (exact !== undefined) return await admit(http, c, next, exact.value, route.path, paramsOf(c, index));
+        if (exact !== undefined) {
+          const matchedIndex = index;
+          return await admit(http, c, next, exact.value, route.path, function matchedParams() {
+            return paramsOf(c, matchedIndex);
+          });
+        }
       }
       const matched = http.table.match(c.req.method, path);
       if (matched !== undefined) return await admit(http, c, next, matched.route.value, matched.route.pattern, matched.params);
@@ -137,9 +184,11 @@ export function actraMiddleware(options: ActraHttpOptions): MiddlewareHandler & 
 export function guard(action: string, options?: RouteGuardOptions): MiddlewareHandler {
   const compile = lazyGuard(action, options);
   const handler = createMiddleware(async function actraGuard(c, next) {
-    const state = STATE.get(c.req.raw);
+    const state = (c.req.raw as Stateful)[STATE];
     if (state === undefined) return respond(c, notInstalledResponse('actraMiddleware'));
-    return admit(state.http, c, next, compile(state.http), routePath(c), c.req.param() as Record<string, string>);
+    return admit(state.http, c, next, compile(state.http), routePath(c), function guardParams() {
+      return c.req.param() as Record<string, string>;
+    });
   });
   return Object.assign(handler, { [ACTRA_GUARD]: true });
 }

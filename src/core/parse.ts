@@ -198,20 +198,26 @@ export class YamlFile {
 function shapeOf(root: Node | null): { depth: number; aliases: boolean } {
   let max = 0;
   let aliases = false;
-  const stack: [unknown, number][] = [[root, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop() as [unknown, number];
+  // Two parallel stacks (node, depth) rather than a pair per node: documents have many nodes.
+  const nodes: unknown[] = [root];
+  const depths: number[] = [0];
+  while (nodes.length > 0) {
+    const node = nodes.pop();
+    const depth = depths.pop() as number;
     if (isMap(node)) {
       if (depth + 1 > max) max = depth + 1;
       if (max > MAX_DEPTH) break;
       for (const pair of node.items) {
-        stack.push([pair.key, depth + 1]);
-        stack.push([pair.value, depth + 1]);
+        nodes.push(pair.key, pair.value);
+        depths.push(depth + 1, depth + 1);
       }
     } else if (isSeq(node)) {
       if (depth + 1 > max) max = depth + 1;
       if (max > MAX_DEPTH) break;
-      for (const item of node.items) stack.push([item, depth + 1]);
+      for (const item of node.items) {
+        nodes.push(item);
+        depths.push(depth + 1);
+      }
     } else if (isAlias(node)) aliases = true;
   }
   return { depth: max, aliases };

@@ -43,6 +43,12 @@ function notAnObject(value: unknown): boolean {
   return typeof value !== 'object' || value === null || Array.isArray(value);
 }
 
+/** What a throw during evaluation becomes: our own errors as they are, anything else (a getter or proxy in the input threw) an input error, so the decision fails closed. */
+function failClosed(error: unknown): ActraError {
+  if (error instanceof ActraError) return error;
+  return new ActraInputError('evaluation input could not be read (a property access threw)');
+}
+
 function domainError(name: string): ActraInputError {
   return new ActraInputError(`evaluation input ${name} must be an object`, { field: name });
 }
@@ -93,6 +99,11 @@ export class CompiledPolicy implements Policy {
   readonly #byAction = new Map<string, readonly CompiledRule[]>();
   readonly #byActor = new Map<string, readonly CompiledRule[]>();
   readonly #global: readonly CompiledRule[];
+  /**
+   * Without actor-scoped rules, every rule an action type can reach in one list (its action rules,
+   * then the global rules), so a decision is one lookup and one loop. Empty with actor-scoped rules.
+   */
+  readonly #reachable = new Map<string, readonly CompiledRule[]>();
   readonly #default: Decision;
   readonly #defs: readonly RuleDef[];
   readonly #infos = new Map<string, RuleInfo>();
@@ -136,6 +147,7 @@ export class CompiledPolicy implements Policy {
     for (const [name, list] of byAction) this.#byAction.set(name, Object.freeze(list));
     for (const [name, list] of byActor) this.#byActor.set(name, Object.freeze(list));
     this.#global = Object.freeze(global);
+    if (byActor.size === 0) for (const [name, list] of byAction) this.#reachable.set(name, Object.freeze([...list, ...global]));
     if (byActor.size > 0) sharedReads.add('actor.type');
     this.#defaultReads = toReadSet(sharedReads);
     for (const name of schema.actions.keys()) this.#reads.set(name, toReadSet(new Set([...sharedReads, ...(actionReads.get(name) ?? [])])));
@@ -169,6 +181,20 @@ export class CompiledPolicy implements Policy {
     if (notAnObject(snapshot)) throw domainError('snapshot');
     const type = ownType(action);
     if (typeof type !== 'string') throw new ActraInputError('input field action.type must be a string naming the action', { field: 'action.type' });
+    if (this.#byActor.size > 0) return this.#runWithActorRules(type, action, actor, snapshot);
+    const rules = this.#reachable.get(type) ?? this.#global;
+    try {
+      for (let i = 0; i < rules.length; i++) {
+        const rule = rules[i] as CompiledRule;
+        if (rule.test(action, actor, snapshot)) return rule.decision;
+      }
+    } catch (error) {
+      throw failClosed(error);
+    }
+    return this.#default;
+  }
+
+  #runWithActorRules(type: string, action: Fields, actor: Fields, snapshot: Fields): Decision {
     try {
       const rules = this.#byAction.get(type);
       if (rules !== undefined) {
@@ -177,12 +203,10 @@ export class CompiledPolicy implements Policy {
           if (rule.test(action, actor, snapshot)) return rule.decision;
         }
       }
-      if (this.#byActor.size > 0) {
-        const actorRules = this.#actorRules(actor);
-        for (let i = 0; i < actorRules.length; i++) {
-          const rule = actorRules[i] as CompiledRule;
-          if (rule.test(action, actor, snapshot)) return rule.decision;
-        }
+      const actorRules = this.#actorRules(actor);
+      for (let i = 0; i < actorRules.length; i++) {
+        const rule = actorRules[i] as CompiledRule;
+        if (rule.test(action, actor, snapshot)) return rule.decision;
       }
       const global = this.#global;
       for (let i = 0; i < global.length; i++) {
@@ -191,9 +215,7 @@ export class CompiledPolicy implements Policy {
       }
       return this.#default;
     } catch (error) {
-      if (error instanceof ActraError) throw error;
-      // A getter or proxy in the input threw: the decision cannot be made, so it fails closed.
-      throw new ActraInputError('evaluation input could not be read (a property access threw)');
+      throw failClosed(error);
     }
   }
 

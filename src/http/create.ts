@@ -67,9 +67,13 @@ export function createActraHttp(options: ActraHttpOptions, match: MatchOptions, 
   const actor: RequestActorResolver | undefined =
     jwt === undefined
       ? undefined
-      : function jwtRequestActor(req) {
-          return jwt.fromRequest(req);
-        };
+      : typeof jwt.resolveRequest === 'function'
+        ? function jwtRequestActor(req) {
+            return jwt.resolveRequest(req);
+          }
+        : function jwtRequestActor(req) {
+            return jwt.fromRequest(req);
+          };
 
   let routes: ApprovalRoutesHandler | undefined;
   if (approvals !== undefined) {

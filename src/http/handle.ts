@@ -1,7 +1,9 @@
 /** The framework-neutral request pipeline: route → action → actor → runtime.check → response. */
 import { randomUUID } from 'node:crypto';
 import { ActraAuthError, ActraError, ActraOptionsError } from '../errors.js';
-import type { Actor, CheckResult, Mode } from '../runtime/types.js';
+import type { ActionInput } from '../core/types.js';
+import type { Actor, CheckRequest, CheckResult, Mode } from '../runtime/types.js';
+import { isThenable } from '../runtime/snapshot.js';
 import { compileAction, type ActionBuilder } from './action.js';
 import { guardOptionsSchema, parseHttpOptions, type HttpLogger, type HttpOptions, type HttpRuntimeLike, type ResolvedHttpOptions, type RouteGuardOptions } from './options.js';
 import { parseOptions } from '../runtime/options.js';
@@ -22,8 +24,8 @@ export type HandleOutcome =
   | { readonly kind: 'next'; readonly result: CheckResult; readonly headers: Readonly<Record<string, string>> }
   | { readonly kind: 'respond'; readonly response: NeutralResponse };
 
-/** Resolves the actor of an HTTP request (from its bearer token). Throws `ActraAuthError` for 401. */
-export type RequestActorResolver = (req: NeutralRequest) => Promise<Actor>;
+/** Resolves the actor of an HTTP request (from its bearer token), synchronously when it can. Throws `ActraAuthError` for 401. */
+export type RequestActorResolver = (req: NeutralRequest) => Actor | Promise<Actor>;
 
 /** Serves the approval routes under `prefix`; `undefined` when the request is not one of them. */
 export type ApprovalRoutesHandler = (req: NeutralRequest, prefix: string) => Promise<NeutralResponse | undefined>;
@@ -58,10 +60,19 @@ export class ActraHttp {
   readonly #actor: RequestActorResolver | undefined;
   readonly #approvalRoutes: ApprovalRoutesHandler | undefined;
   readonly #approvalsPath: string;
+  readonly #check: (request: CheckRequest<NeutralRequest>) => CheckResult | Promise<CheckResult>;
 
   constructor(options: HttpOptions, parts: ActraHttpParts) {
     this.options = parseHttpOptions(options, 'actra');
     this.runtime = parts.runtime;
+    const runtime = parts.runtime;
+    this.#check = typeof runtime.decide === 'function'
+      ? function decide(request) {
+          return (runtime.decide as NonNullable<HttpRuntimeLike['decide']>)(request);
+        }
+      : function check(request) {
+          return runtime.check(request);
+        };
     this.logger = this.options.logger ?? consoleLogger;
     this.#actor = parts.actor;
     this.#approvalRoutes = parts.approvalRoutes;
@@ -136,23 +147,69 @@ export class ActraHttp {
    * @param route the route pattern (with mount prefix) recorded in events and approval digests.
    * @param base the mount prefix of the approval routes (for the 202 status URL).
    */
-  async handle(req: NeutralRequest, guard: CompiledGuard, route: string, base = ''): Promise<HandleOutcome> {
-    const requestIdHeader = this.options.requestIdHeader;
+  handle(req: NeutralRequest, guard: CompiledGuard, route: string, base = ''): Promise<HandleOutcome> {
+    return Promise.resolve(this.admit(req, guard, route, base));
+  }
+
+  /**
+   * `handle`, answering synchronously when every step is synchronous (a cached token, synchronous
+   * loaders, no approval store involved) and with a promise otherwise. Never throws, never rejects.
+   */
+  admit(req: NeutralRequest, guard: CompiledGuard, route: string, base = ''): HandleOutcome | Promise<HandleOutcome> {
     const requestId = this.requestId(req);
+    let action: ActionInput;
+    let actor: Actor | Promise<Actor> | undefined;
     try {
-      const action = guard.action.build(req);
-      const actor = this.#actor === undefined ? undefined : await this.#actor(req);
-      const approvalId = req.header(ACTRA_HEADERS.approval);
-      const result = await this.runtime.check({
-        action,
-        ctx: req,
-        ...(actor === undefined ? {} : { actor }),
-        ...(guard.mode === undefined ? {} : { mode: guard.mode }),
-        method: normaliseMethod(req.method),
-        route,
-        requestId,
-        ...(approvalId === undefined || approvalId.length === 0 ? {} : { approvalId }),
-      });
+      action = guard.action.build(req);
+      actor = this.#actor === undefined ? undefined : this.#actor(req);
+    } catch (error) {
+      return { kind: 'respond', response: this.#failure(error, requestId, req) };
+    }
+    if (!isThenable(actor)) return this.#decide(req, guard, route, base, requestId, action, actor);
+    const http = this;
+    return actor.then(
+      function actorResolved(resolved) {
+        return http.#decide(req, guard, route, base, requestId, action, resolved);
+      },
+      function actorFailed(error: unknown): HandleOutcome {
+        return { kind: 'respond', response: http.#failure(error, requestId, req) };
+      },
+    );
+  }
+
+  #decide(req: NeutralRequest, guard: CompiledGuard, route: string, base: string, requestId: string, action: ActionInput, actor: Actor | undefined): HandleOutcome | Promise<HandleOutcome> {
+    const request: { -readonly [K in keyof CheckRequest<NeutralRequest>]: CheckRequest<NeutralRequest>[K] } = {
+      action,
+      ctx: req,
+      method: normaliseMethod(req.method),
+      route,
+      requestId,
+    };
+    if (actor !== undefined) request.actor = actor;
+    if (guard.mode !== undefined) request.mode = guard.mode;
+    const approvalId = req.header(ACTRA_HEADERS.approval);
+    if (approvalId !== undefined && approvalId.length > 0) request.approvalId = approvalId;
+    let checked: CheckResult | Promise<CheckResult>;
+    try {
+      checked = this.#check(request);
+    } catch (error) {
+      return { kind: 'respond', response: this.#failure(error, requestId, req) };
+    }
+    if (!isThenable(checked)) return this.#outcome(checked, req, base, requestId);
+    const http = this;
+    return checked.then(
+      function checkedResult(result) {
+        return http.#outcome(result, req, base, requestId);
+      },
+      function checkFailed(error: unknown): HandleOutcome {
+        return { kind: 'respond', response: http.#failure(error, requestId, req) };
+      },
+    );
+  }
+
+  #outcome(result: CheckResult, req: NeutralRequest, base: string, requestId: string): HandleOutcome {
+    const requestIdHeader = this.options.requestIdHeader;
+    try {
       switch (result.outcome) {
         case 'allow':
           return { kind: 'next', result, headers: decisionHeaders(result, requestIdHeader) };

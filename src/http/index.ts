@@ -22,3 +22,4 @@ export type { NeutralRequest, NeutralResponse } from './types.js';
 export type { CheckResult as ActraRequestDecision } from '../runtime/types.js';
 export { invalidJson, readRawBody, tooLarge } from './body.js';
 export { pooledIdGenerator } from './ids.js';
+export { isThenable } from '../runtime/snapshot.js';

@@ -26,6 +26,8 @@ export type RouteSpec = string | ({ readonly action: string } & RouteGuardOption
 /** What the HTTP layer needs of a runtime. `ActraRuntime` satisfies it. */
 export interface HttpRuntimeLike {
   check(request: import('../runtime/types.js').CheckRequest<NeutralRequest>): Promise<import('../runtime/types.js').CheckResult>;
+  /** `check` answering synchronously when it can (`ActraRuntime.decide`); used instead of `check` when present. */
+  decide?(request: import('../runtime/types.js').CheckRequest<NeutralRequest>): import('../runtime/types.js').CheckResult | Promise<import('../runtime/types.js').CheckResult>;
   readonly policy: import('../core/types.js').Policy;
 }
 

@@ -89,6 +89,8 @@ function compileSegments(key: string, pattern: string): Segment[] {
   });
 }
 
+const LOOKUP_MEMO_MAX = 1024;
+
 /**
  * A compiled route table. `lookup` finds a route by the framework's own matched pattern (exact);
  * `match` matches a raw path leniently (a superset of what the frameworks route), so a variant of
@@ -97,6 +99,8 @@ function compileSegments(key: string, pattern: string): Segment[] {
 export class RouteTable<T> {
   readonly routes: readonly CompiledRoute<T>[];
   readonly #byKey = new Map<string, CompiledRoute<T>>();
+  /** `lookup` results by method, then raw pattern: frameworks pass their own (finitely many) route patterns. */
+  readonly #looked = new Map<string, Map<string, CompiledRoute<T> | undefined>>();
   readonly #caseSensitive: boolean;
 
   constructor(entries: Iterable<readonly [string, T]>, options: MatchOptions) {
@@ -124,6 +128,18 @@ export class RouteTable<T> {
 
   /** Exact lookup by method and the framework's matched pattern (normalised both sides). */
   lookup(method: string, pattern: string): CompiledRoute<T> | undefined {
+    let byPattern = this.#looked.get(method);
+    if (byPattern === undefined) {
+      byPattern = new Map();
+      if (this.#looked.size < LOOKUP_MEMO_MAX) this.#looked.set(method, byPattern);
+    }
+    if (byPattern.has(pattern)) return byPattern.get(pattern);
+    const found = this.#lookup(method, pattern);
+    if (byPattern.size < LOOKUP_MEMO_MAX) byPattern.set(pattern, found);
+    return found;
+  }
+
+  #lookup(method: string, pattern: string): CompiledRoute<T> | undefined {
     const m = normaliseMethod(method);
     const p = normalisePattern(pattern);
     return this.#byKey.get(`${m} ${p}`) ?? this.#byKey.get(`ALL ${p}`);

@@ -1,5 +1,5 @@
 /** The JWT actor resolver: verifies bearer tokens with jose (secret, public key or JWKS) and maps claims to an actor. */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { z } from 'zod';
 import { ActraAuthError, ActraError, ActraOptionsError, ActraResolverError } from '../errors.js';
@@ -71,6 +71,11 @@ export interface JwtActorResolver {
   fromAuthorization(header: string | undefined): Promise<Actor>;
   /** Same, from anything with a case-insensitive `header(name)` (a `NeutralRequest`). */
   fromRequest(request: { header(name: string): string | undefined }): Promise<Actor>;
+  /**
+   * Same as `fromRequest`, but returns the actor itself (no promise) when the token is in the
+   * verified-token cache or the request is anonymous; it may throw `ActraAuthError` synchronously.
+   */
+  resolveRequest(request: { header(name: string): string | undefined }): Actor | Promise<Actor>;
   /** Verified-token cache counters. */
   stats(): JwtCacheStats;
   /** Empties the verified-token cache. */
@@ -80,6 +85,7 @@ export interface JwtActorResolver {
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const MIN_SECRET_BYTES = 32;
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 const stringList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 const optionsSchema = z
@@ -112,6 +118,8 @@ const optionsSchema = z
 interface CacheEntry {
   readonly actor: Actor;
   readonly expiresAt: number;
+  /** The value of the insertion counter when the entry was (re)inserted. */
+  stamp: number;
 }
 
 /** The JWKS could not be fetched: a server-side failure (503), not the caller's fault. */
@@ -119,7 +127,7 @@ class JwksUnavailable extends Error {}
 
 /**
  * Creates a JWT actor resolver on jose. Verified tokens are cached (bounded LRU keyed by the
- * token's SHA-256, each entry kept no longer than the token's `exp`); failures are never cached.
+ * token itself, each entry kept no longer than the token's `exp`); failures are never cached.
  *
  * @throws ActraOptionsError (`ACTRA_OPTIONS`) at creation, naming the option: no algorithms, `none`,
  *   not exactly one key source, a secret with asymmetric algorithms (or a key with HS*), a short
@@ -146,6 +154,8 @@ export function jwtActor(options: JwtActorOptions): JwtActorResolver {
   const inflight = new Map<string, Promise<Actor>>();
   let hits = 0;
   let misses = 0;
+  let inserted = 0;
+  const refreshAfter = cacheOptions === false ? 0 : Math.max(1, Math.floor(cacheOptions.max / 2));
 
   const verifyOptions: JWTVerifyOptions = {
     algorithms,
@@ -177,13 +187,15 @@ export function jwtActor(options: JwtActorOptions): JwtActorResolver {
     return { actor, exp: typeof payload.exp === 'number' ? payload.exp : undefined };
   }
 
-  function remember(hash: string, actor: Actor, exp: number | undefined): void {
+  function remember(key: string, actor: Actor, exp: number | undefined): void {
     if (cacheOptions === false) return;
     const at = now();
     const until = Math.min(exp === undefined ? Infinity : exp * 1000, at + cacheOptions.maxAgeSec * 1000);
-    if (!(until > at)) return;
-    cache.delete(hash);
-    cache.set(hash, { actor, expiresAt: until });
+    // Only keys a well-formed `Bearer` header can carry, so a cache hit never needs the header parsed.
+    if (!(until > at) || !TOKEN.test(key)) return;
+    cache.delete(key);
+    inserted += 1;
+    cache.set(key, { actor, expiresAt: until, stamp: inserted });
     while (cache.size > cacheOptions.max) {
       const oldest = cache.keys().next();
       if (oldest.done === true) break;
@@ -191,51 +203,85 @@ export function jwtActor(options: JwtActorOptions): JwtActorResolver {
     }
   }
 
-  const resolver = async function resolveJwtActor(token: string | undefined): Promise<Actor> {
+  /**
+   * The cached actor of a verified token, or `undefined`. Keyed by the token itself: only verified
+   * tokens are stored, so the cache holds at most `max` genuine tokens, and no hashing happens per request.
+   */
+  function cached(token: string): Actor | undefined {
+    if (cacheOptions === false) return undefined;
+    const entry = cache.get(token);
+    if (entry === undefined) return undefined;
+    if (!(entry.expiresAt > now())) {
+      cache.delete(token);
+      return undefined;
+    }
+    hits += 1;
+    // Least recently used order, refreshed only for entries out of the newest half: a hot
+    // token costs no map writes, and no entry in use falls off the end.
+    if (inserted - entry.stamp >= refreshAfter) {
+      cache.delete(token);
+      inserted += 1;
+      entry.stamp = inserted;
+      cache.set(token, entry);
+    }
+    return entry.actor;
+  }
+
+  /** Anonymous or cached actors are returned as they are (no promise); a miss verifies. */
+  function resolveNow(token: string | undefined): Actor | Promise<Actor> {
     if (token === undefined) {
       if (anonymous !== undefined) return anonymous;
       throw new ActraAuthError('missing bearer token');
     }
     if (typeof token !== 'string' || token.length === 0) throw new ActraAuthError('malformed token');
     if (token.length > MAX_TOKEN_LENGTH) throw new ActraAuthError('token too large');
-    const hash = cacheOptions === false ? '' : createHash('sha256').update(token).digest('hex');
-    if (cacheOptions !== false) {
-      const entry = cache.get(hash);
-      if (entry !== undefined) {
-        if (entry.expiresAt > now()) {
-          hits += 1;
-          cache.delete(hash);
-          cache.set(hash, entry);
-          return entry.actor;
-        }
-        cache.delete(hash);
-      }
-      misses += 1;
-      const running = inflight.get(hash);
-      if (running !== undefined) return running;
-    }
-    const verifying = verify(token).then(function cacheVerified({ actor, exp }) {
-      remember(hash, actor, exp);
+    if (cacheOptions === false) return verified(token);
+    const actor = cached(token);
+    if (actor !== undefined) return actor;
+    misses += 1;
+    const running = inflight.get(token);
+    if (running !== undefined) return running;
+    const verifying = verified(token).finally(function verifyDone() {
+      inflight.delete(token);
+    });
+    inflight.set(token, verifying);
+    return verifying;
+  }
+
+  function verified(token: string): Promise<Actor> {
+    return verify(token).then(function cacheVerified({ actor, exp }) {
+      remember(token, actor, exp);
       return actor;
     });
-    if (cacheOptions === false) return verifying;
-    inflight.set(hash, verifying);
+  }
+
+  const resolver = function resolveJwtActor(token: string | undefined): Promise<Actor> {
     try {
-      return await verifying;
-    } finally {
-      inflight.delete(hash);
+      return Promise.resolve(resolveNow(token));
+    } catch (error) {
+      return Promise.reject(error);
     }
   } as JwtActorResolver;
 
   resolver.fromAuthorization = function fromAuthorization(header: string | undefined): Promise<Actor> {
     try {
-      return resolver(bearerToken(header));
+      return Promise.resolve(resolveNow(bearerToken(header)));
     } catch (error) {
       return Promise.reject(error);
     }
   };
   resolver.fromRequest = function fromRequest(request: { header(name: string): string | undefined }): Promise<Actor> {
     return resolver.fromAuthorization(request.header('authorization'));
+  };
+  resolver.resolveRequest = function resolveRequest(request: { header(name: string): string | undefined }): Actor | Promise<Actor> {
+    const header = request.header('authorization');
+    // A cached key is a verified compact JWS, so `Bearer <key>` is a well-formed header: a hit
+    // needs no parsing. Anything else takes the full path.
+    if (header !== undefined && header.startsWith('Bearer ')) {
+      const actor = cached(header.slice(7));
+      if (actor !== undefined) return actor;
+    }
+    return resolveNow(bearerToken(header));
   };
   resolver.stats = function stats(): JwtCacheStats {
     return { hits, misses, size: cache.size };

@@ -1,5 +1,4 @@
 /** The framework-neutral runtime: resolves actor and snapshot, evaluates, applies modes and approvals, emits events. */
-import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { ActraApprovalError, ActraError, ActraInputError, ActraOptionsError, ActraResolverError, ActraStoreError } from '../errors.js';
@@ -18,7 +17,8 @@ import type {
   SnapshotResolver,
 } from './types.js';
 import { ActraApprovalRequiredError, ActraBlockedError } from './errors.js';
-import { describeKind, isPlainRecord, SnapshotLoading, withTimeout } from './snapshot.js';
+import { describeKind, isPlainRecord, isThenable, SnapshotLoading, withTimeout, type SnapshotPlan } from './snapshot.js';
+import { pooledIdGenerator } from './ids.js';
 import { fn, parseOptions } from './options.js';
 
 /** Generates ids: `decision` ids (`dec_…`) and `request` ids (when the caller gave none). */
@@ -44,7 +44,7 @@ export interface RuntimeOptions<Ctx = unknown> {
   readonly redact?: readonly string[];
   /** Clock in milliseconds since the epoch (default `Date.now`). */
   readonly now?: () => number;
-  /** Id generator (default: `dec_` + 128 random bits; request ids are random UUIDs). */
+  /** Id generator (default: `dec_` + 128 random bits; request ids are random UUIDs; both from a pooled random buffer). */
   readonly idGenerator?: IdGenerator;
   /** Told when an observer throws or rejects (default: one process warning per failing observer). Never changes a decision. */
   readonly onObserverError?: (error: unknown, event: DecisionEvent) => void;
@@ -173,7 +173,7 @@ export class ActraRuntime<Ctx = unknown> {
     this.#observers = [...parsed.observers];
     this.#redact = new Set(parsed.redact);
     this.#now = parsed.now ?? currentTime;
-    this.#newId = parsed.idGenerator ?? defaultId;
+    this.#newId = parsed.idGenerator ?? pooledIdGenerator();
     this.#onObserverError = parsed.onObserverError ?? warnOncePerObserver();
   }
 
@@ -230,35 +230,79 @@ export class ActraRuntime<Ctx = unknown> {
    *   enforce mode only; monitor and warn report them in `result.error` and allow.
    */
   async check(request: CheckRequest<Ctx>): Promise<CheckResult> {
+    return this.decide(request);
+  }
+
+  /**
+   * `check`, answering synchronously when every step is synchronous (the actor is given or
+   * resolved synchronously, every loader returns a value, no approval store is involved), and with
+   * a promise otherwise. Same outcomes, same errors (thrown, or as the promise's rejection).
+   * @throws the same errors as {@link ActraRuntime.check}.
+   */
+  decide(request: CheckRequest<Ctx>): CheckResult | Promise<CheckResult> {
     const mode = request.mode ?? this.mode;
-    if (!MODES.includes(mode)) throw new ActraOptionsError(`check: mode must be one of ${MODES.join(', ')}`);
-    const method = request.method === undefined ? undefined : normalizeMethod(request.method);
+    if (mode !== 'enforce' && mode !== 'monitor' && mode !== 'warn') throw new ActraOptionsError(`check: mode must be one of ${MODES.join(', ')}`);
+    const action = request.action;
     const trace: Trace = {
       decisionId: this.#newId('decision'),
       requestId: request.requestId ?? this.#newId('request'),
       mode,
       time: this.#now(),
       started: performance.now(),
-      action: isPlainRecord(request.action) ? request.action : undefined,
-      method,
+      action: isPlainRecord(action) ? action : undefined,
+      method: request.method === undefined ? undefined : normalizeMethod(request.method),
       route: request.route,
     };
-
-    const actor = await this.#actorFor(trace, request.actor, request.ctx as Ctx);
-    let evaluated: Evaluated;
-    try {
-      evaluated = await this.#evaluate(request.action, actor, request.ctx as Ctx);
-    } catch (caught) {
-      const error = asActraError(caught, 'ACTRA_ENGINE', 'policy evaluation failed');
-      if (mode === 'enforce') {
-        this.#emit(trace, { actor, enforcedEffect: 'block', error });
-        throw error;
-      }
-      this.#emit(trace, { actor, enforcedEffect: 'allow', error });
-      return result(trace, { outcome: 'allow', enforcedEffect: 'allow', actor, error, ...(mode === 'warn' ? { wouldHave: 'block' as const } : {}) });
+    const actor = this.#actorFor(trace, request.actor, request.ctx as Ctx);
+    if (isThenable(actor)) {
+      const runtime = this;
+      return actor.then(function actorResolved(resolved) {
+        return runtime.#afterActor(trace, request, resolved);
+      });
     }
+    return this.#afterActor(trace, request, actor);
+  }
 
-    const { decision, input } = evaluated;
+  #afterActor(trace: Trace, request: CheckRequest<Ctx>, actor: Actor): CheckResult | Promise<CheckResult> {
+    let input: EvaluationInput | Promise<EvaluationInput>;
+    try {
+      input = this.#input(request.action, actor, request.ctx as Ctx);
+    } catch (caught) {
+      return this.#failed(trace, actor, caught);
+    }
+    if (isThenable(input)) {
+      const runtime = this;
+      return input.then(
+        function inputLoaded(loaded) {
+          return runtime.#decided(trace, request, actor, loaded);
+        },
+        function inputFailed(caught: unknown) {
+          return runtime.#failed(trace, actor, caught);
+        },
+      );
+    }
+    return this.#decided(trace, request, actor, input);
+  }
+
+  /** The decision could not be made: enforce throws; monitor and warn allow and say why. */
+  #failed(trace: Trace, actor: Actor, caught: unknown): CheckResult {
+    const error = asActraError(caught, 'ACTRA_ENGINE', 'policy evaluation failed');
+    if (trace.mode === 'enforce') {
+      this.#emit(trace, { actor, enforcedEffect: 'block', error });
+      throw error;
+    }
+    this.#emit(trace, { actor, enforcedEffect: 'allow', error });
+    return result(trace, { outcome: 'allow', enforcedEffect: 'allow', actor, error, ...(trace.mode === 'warn' ? { wouldHave: 'block' as const } : {}) });
+  }
+
+  #decided(trace: Trace, request: CheckRequest<Ctx>, actor: Actor, input: EvaluationInput): CheckResult | Promise<CheckResult> {
+    let decision: Decision;
+    try {
+      decision = this.policy.evaluate(input);
+    } catch (caught) {
+      return this.#failed(trace, actor, caught);
+    }
+    const mode = trace.mode;
     if (mode !== 'enforce') {
       this.#emit(trace, { actor, decision, input, enforcedEffect: 'allow' });
       const wouldHave = mode === 'warn' && decision.effect !== 'allow' ? { wouldHave: decision.effect } : {};
@@ -266,14 +310,14 @@ export class ActraRuntime<Ctx = unknown> {
     }
     if (decision.effect === 'allow') {
       this.#emit(trace, { actor, decision, input, enforcedEffect: 'allow' });
-      return result(trace, { outcome: 'allow', enforcedEffect: 'allow', actor, decision });
+      return { decisionId: trace.decisionId, mode, requestId: trace.requestId, outcome: 'allow', enforcedEffect: 'allow', actor, decision };
     }
     if (decision.effect === 'block' || this.#approvals === undefined) {
       // A block is never overridden by an approval; without a gate an approval can never be given.
       this.#emit(trace, { actor, decision, input, enforcedEffect: 'block' });
       return result(trace, { outcome: 'block', enforcedEffect: 'block', actor, decision });
     }
-    return this.#requireApproval(this.#approvals, trace, request, evaluated);
+    return this.#requireApproval(this.#approvals, trace, request, { actor, input, decision });
   }
 
   /**
@@ -471,56 +515,67 @@ export class ActraRuntime<Ctx = unknown> {
   }
 
   /** Actor step: the given actor or the resolver's; failures are emitted and thrown in every mode. */
-  async #actorFor(trace: Trace, given: Actor | undefined, ctx: Ctx): Promise<Actor> {
+  #actorFor(trace: Trace, given: Actor | undefined, ctx: Ctx): Actor | Promise<Actor> {
+    let actor: Actor | Promise<Actor>;
     try {
-      return await this.#resolveActor(given, ctx);
+      actor = this.#resolveActor(given, ctx);
     } catch (caught) {
-      const error = asActraError(caught, 'ACTRA_RESOLVER_FAILED', 'actor resolver failed');
-      this.#emit(trace, { enforcedEffect: 'block', error });
-      throw error;
+      throw this.#actorFailed(trace, caught);
     }
+    if (!isThenable(actor)) return actor;
+    const runtime = this;
+    return actor.then(undefined, function actorRejected(caught: unknown) {
+      throw runtime.#actorFailed(trace, caught);
+    });
   }
 
-  async #resolveActor(given: Actor | undefined, ctx: Ctx): Promise<Actor> {
-    let actor: unknown = given;
-    if (actor === undefined) {
-      const resolver = this.#actorResolver;
-      if (resolver === undefined) {
-        throw new ActraResolverError('ACTRA_RESOLVER_FAILED', 'actorResolver', 'no actor given and no actor resolver configured');
-      }
-      try {
-        actor = await resolver(ctx);
-      } catch (cause) {
-        if (cause instanceof ActraError) throw cause;
-        throw new ActraResolverError('ACTRA_RESOLVER_FAILED', 'actorResolver', 'actor resolver failed', { cause });
-      }
-    }
-    if (!isPlainRecord(actor)) {
-      throw new ActraResolverError('ACTRA_RESOLVER_FAILED', 'actorResolver', `actor must be an object, got ${describeKind(actor)}`);
-    }
-    if (typeof actor['id'] !== 'string' || actor['id'].length === 0) {
-      throw new ActraResolverError('ACTRA_RESOLVER_FAILED', 'actorResolver', 'actor must have a non-empty string id');
-    }
-    return actor as Actor;
+  #actorFailed(trace: Trace, caught: unknown): ActraError {
+    const error = asActraError(caught, 'ACTRA_RESOLVER_FAILED', 'actor resolver failed');
+    this.#emit(trace, { enforcedEffect: 'block', error });
+    return error;
   }
 
-  async #input(action: ActionInput, actor: Actor, ctx: Ctx): Promise<EvaluationInput> {
+  #resolveActor(given: Actor | undefined, ctx: Ctx): Actor | Promise<Actor> {
+    if (given !== undefined) return checkActor(given);
+    const resolver = this.#actorResolver;
+    if (resolver === undefined) {
+      throw new ActraResolverError('ACTRA_RESOLVER_FAILED', 'actorResolver', 'no actor given and no actor resolver configured');
+    }
+    let resolved: unknown;
+    try {
+      resolved = resolver(ctx);
+    } catch (cause) {
+      throw resolverFailed(cause);
+    }
+    if (!isThenable(resolved)) return checkActor(resolved);
+    return Promise.resolve(resolved).then(checkActor, function resolverRejected(cause: unknown) {
+      throw resolverFailed(cause);
+    });
+  }
+
+  #input(action: ActionInput, actor: Actor, ctx: Ctx): EvaluationInput | Promise<EvaluationInput> {
     if (!isPlainRecord(action) || typeof action.type !== 'string' || action.type.length === 0) {
       throw new ActraInputError('action must be an object with a non-empty string "type"', { field: 'type' });
     }
     const plan = this.#loading.plan(action.type);
-    let provided: Readonly<Record<string, unknown>> | undefined;
     const resolver = this.#snapshotResolver;
-    if (resolver !== undefined && plan.fields.length > 0) {
-      provided = await withTimeout('snapshotResolver', this.#loaderTimeoutMs, new AbortController(), function callSnapshotResolver() {
-        return resolver(ctx);
-      }, 'snapshot resolver');
-      if (!isPlainRecord(provided)) {
-        throw new ActraResolverError('ACTRA_LOADER_FAILED', 'snapshotResolver', `snapshot resolver returned ${describeKind(provided)}, not an object`);
-      }
-    }
-    const snapshot = await this.#loading.load(plan, { action, actor, ctx }, provided);
-    return { action, actor, snapshot };
+    if (resolver === undefined || plan.fields.length === 0) return this.#load(plan, action, actor, ctx, undefined);
+    const provided = withTimeout('snapshotResolver', this.#loaderTimeoutMs, function callSnapshotResolver() {
+      return resolver(ctx);
+    }, 'snapshot resolver');
+    if (!isThenable(provided)) return this.#load(plan, action, actor, ctx, checkProvided(provided));
+    const runtime = this;
+    return provided.then(function snapshotResolved(value) {
+      return runtime.#load(plan, action, actor, ctx, checkProvided(value));
+    });
+  }
+
+  #load(plan: SnapshotPlan, action: ActionInput, actor: Actor, ctx: Ctx, provided: Readonly<Record<string, unknown>> | undefined): EvaluationInput | Promise<EvaluationInput> {
+    const snapshot = this.#loading.load(plan, { action, actor, ctx }, provided);
+    if (!isThenable(snapshot)) return { action, actor, snapshot };
+    return snapshot.then(function loaded(value) {
+      return { action, actor, snapshot: value };
+    });
   }
 
   async #evaluate(action: ActionInput, actor: Actor, ctx: Ctx): Promise<Evaluated> {
@@ -634,6 +689,28 @@ function buildAction<A extends readonly unknown[]>(actionType: string, args: A, 
   return { ...fields, type: actionType };
 }
 
+function checkActor(actor: unknown): Actor {
+  if (!isPlainRecord(actor)) {
+    throw new ActraResolverError('ACTRA_RESOLVER_FAILED', 'actorResolver', `actor must be an object, got ${describeKind(actor)}`);
+  }
+  if (typeof actor['id'] !== 'string' || actor['id'].length === 0) {
+    throw new ActraResolverError('ACTRA_RESOLVER_FAILED', 'actorResolver', 'actor must have a non-empty string id');
+  }
+  return actor as Actor;
+}
+
+function resolverFailed(cause: unknown): ActraError {
+  if (cause instanceof ActraError) return cause;
+  return new ActraResolverError('ACTRA_RESOLVER_FAILED', 'actorResolver', 'actor resolver failed', { cause });
+}
+
+function checkProvided(provided: unknown): Readonly<Record<string, unknown>> {
+  if (!isPlainRecord(provided)) {
+    throw new ActraResolverError('ACTRA_LOADER_FAILED', 'snapshotResolver', `snapshot resolver returned ${describeKind(provided)}, not an object`);
+  }
+  return provided;
+}
+
 function normalizeMethod(method: string): string {
   const upper = method.toUpperCase();
   if (upper === 'CALL') return 'call';
@@ -674,9 +751,6 @@ function warnOncePerObserver(): (error: unknown, event: DecisionEvent, observer:
   };
 }
 
-function defaultId(kind: 'decision' | 'request'): string {
-  return kind === 'decision' ? `dec_${randomBytes(16).toString('base64url')}` : randomUUID();
-}
 
 /** Reads the clock at call time (so a replaced global `Date` is honoured). */
 function currentTime(): number {

@@ -94,96 +94,193 @@ export class SnapshotLoading {
 
   /**
    * Loads the snapshot for one check. Fields in `provided` (from a whole-snapshot resolver) win;
-   * a loader is skipped when every field it could contribute is provided already.
+   * a loader is skipped when every field it could contribute is provided already. Returns the
+   * snapshot itself (no promise, no timer, no abort controller) when every loader returns synchronously.
    * @throws ActraResolverError (`ACTRA_LOADER_FAILED`, `ACTRA_LOADER_TIMEOUT`) naming the loader.
    */
-  async load<Ctx>(plan: SnapshotPlan, scope: LoadScope<Ctx>, provided?: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
+  load<Ctx>(plan: SnapshotPlan, scope: LoadScope<Ctx>, provided?: Readonly<Record<string, unknown>>): Record<string, unknown> | Promise<Record<string, unknown>> {
     const snapshot: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-    if (provided !== undefined) copyDeclared(snapshot, provided, plan.fields, undefined);
-    const pending = plan.loaders.filter(function stillNeeded(loader) {
-      return loader.fields.some(function missing(field) {
-        return !Object.hasOwn(snapshot, field) && plan.fields.includes(field);
+    let pending = plan.loaders;
+    if (provided !== undefined) {
+      copyDeclared(snapshot, provided, plan.fields);
+      pending = pending.filter(function stillNeeded(loader) {
+        return loader.fields.some(function missing(field) {
+          return !Object.hasOwn(snapshot, field) && plan.fields.includes(field);
+        });
+      });
+    }
+    const count = pending.length;
+    if (count === 0) return snapshot;
+
+    // Start every loader first (they run concurrently), then look at what each returned.
+    const calls = new Array<LoaderCall<Ctx>>(count);
+    const values = new Array<unknown>(count);
+    let failure: ActraResolverError | undefined;
+    let async = false;
+    for (let index = 0; index < count; index++) {
+      const loader = pending[index] as SnapshotLoader<Ctx>;
+      const call = new LoaderCall(scope);
+      calls[index] = call;
+      try {
+        const value = loader.load(call);
+        values[index] = value;
+        if (isThenable(value)) async = true;
+      } catch (cause) {
+        failure ??= loaderFailed(loader.name, cause);
+      }
+    }
+    if (failure === undefined && !async) {
+      for (let index = 0; index < count; index++) {
+        const value = values[index];
+        const loader = pending[index] as SnapshotLoader<never>;
+        if (!isPlainRecord(value)) {
+          failure = notAnObject(loader.name, value);
+          break;
+        }
+        copyLoaded(snapshot, value, loader.fields, plan.fields);
+      }
+      if (failure === undefined) return snapshot;
+    }
+    if (failure !== undefined) {
+      abortAll(calls, values, failure);
+      throw failure;
+    }
+
+    const defaultTimeoutMs = this.#defaultTimeoutMs;
+    const settling = values.map(function settleLoader(value, index) {
+      const loader = pending[index] as SnapshotLoader<never>;
+      const source = loader.name;
+      if (!isThenable(value)) return isPlainRecord(value) ? value : Promise.reject(notAnObject(source, value));
+      return settle(value, loader.timeoutMs ?? defaultTimeoutMs, calls[index], source, `snapshot loader "${source}"`).then(function checkLoaded(loaded) {
+        if (!isPlainRecord(loaded)) throw notAnObject(source, loaded);
+        return loaded;
       });
     });
-    if (pending.length === 0) return snapshot;
-
-    const controllers = pending.map(function makeController() {
-      return new AbortController();
-    });
-    const defaultTimeoutMs = this.#defaultTimeoutMs;
-    try {
-      const results = await Promise.all(
-        pending.map(function startLoader(loader, index) {
-          const controller = controllers[index] as AbortController;
-          return runLoader(loader as SnapshotLoader<Ctx>, scope, controller, loader.timeoutMs ?? defaultTimeoutMs);
-        }),
-      );
-      for (const [index, result] of results.entries()) {
-        const loader = pending[index] as SnapshotLoader<never>;
-        copyDeclared(snapshot, result, loader.fields.filter(isPlanned, plan.fields), snapshot);
-      }
-      return snapshot;
-    } catch (error) {
-      for (const controller of controllers) controller.abort();
-      throw error;
-    }
+    return Promise.all(settling).then(
+      function copyAll(results) {
+        for (let index = 0; index < count; index++) {
+          const loader = pending[index] as SnapshotLoader<never>;
+          copyLoaded(snapshot, results[index] as Readonly<Record<string, unknown>>, loader.fields, plan.fields);
+        }
+        return snapshot;
+      },
+      function abortOthers(error: unknown) {
+        for (const call of calls) call.abort(error);
+        throw error;
+      },
+    );
   }
 }
 
 /**
- * Runs a value-producing step with a timeout and an abort signal; wraps its failures.
- * @throws ActraResolverError with `timeoutCode` after `timeoutMs`, or `failCode` when `run` throws.
+ * What a loader is called with. The abort signal is created only when the loader reads it, so a
+ * synchronous loader costs no `AbortController`; a signal first read after the call was aborted
+ * is aborted already.
  */
-export async function withTimeout<T>(
-  source: string,
-  timeoutMs: number,
-  controller: AbortController,
-  run: (signal: AbortSignal) => T | Promise<T>,
-  describe: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>(function armTimer(_resolve, reject) {
-    timer = setTimeout(function onTimeout() {
+class LoaderCall<Ctx> {
+  readonly action: ActionInput;
+  readonly actor: Actor;
+  readonly ctx: Ctx;
+  #controller: AbortController | undefined;
+  #reason: unknown;
+  #aborted = false;
+
+  constructor(scope: LoadScope<Ctx>) {
+    this.action = scope.action;
+    this.actor = scope.actor;
+    this.ctx = scope.ctx;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
+/** Aborts every started call and keeps the others' rejections from surfacing as unhandled. */
+function abortAll(calls: readonly ({ abort(reason: unknown): void } | undefined)[], values: readonly unknown[], reason: unknown): void {
+  for (const call of calls) call?.abort(reason);
+  for (const value of values) if (isThenable(value)) Promise.resolve(value).catch(ignore);
+}
+
+/**
+ * Waits for a step's promise with a timeout (one timer, no race of promises); wraps its failures.
+ * On timeout, `call` is aborted with the timeout error.
+ */
+function settle<T>(value: PromiseLike<T>, timeoutMs: number, call: { abort(reason: unknown): void } | undefined, source: string, describe: string): Promise<T> {
+  return new Promise<T>(function waitForStep(resolve, reject) {
+    const timer = setTimeout(function onTimeout() {
       const error = new ActraResolverError('ACTRA_LOADER_TIMEOUT', source, `${describe} timed out after ${timeoutMs} ms`);
-      controller.abort(error);
+      call?.abort(error);
       reject(error);
     }, timeoutMs);
+    Promise.resolve(value).then(
+      function stepDone(result) {
+        clearTimeout(timer);
+        resolve(result);
+      },
+      function stepFailed(cause: unknown) {
+        clearTimeout(timer);
+        // The step's own message may quote the data it was loading: keep it only as `cause`.
+        reject(new ActraResolverError('ACTRA_LOADER_FAILED', source, `${describe} failed`, { cause }));
+      },
+    );
   });
-  const running = (async function invoke() {
-    try {
-      return await run(controller.signal);
-    } catch (cause) {
-      // The loader's own message may quote the data it was loading: keep it only as `cause`.
-      throw new ActraResolverError('ACTRA_LOADER_FAILED', source, `${describe} failed`, { cause });
-    }
-  })();
+}
+
+/**
+ * Runs a value-producing step with a timeout; wraps its failures. Returns the value itself when
+ * `run` returns synchronously (no timer is armed then).
+ * @throws ActraResolverError with `ACTRA_LOADER_TIMEOUT` after `timeoutMs`, or `ACTRA_LOADER_FAILED` when `run` throws.
+ */
+export function withTimeout<T>(source: string, timeoutMs: number, run: () => T | PromiseLike<T>, describe: string): T | Promise<T> {
+  let value: T | PromiseLike<T>;
   try {
-    return await Promise.race([running, timedOut]);
-  } finally {
-    clearTimeout(timer);
-    // The losing promise must not surface as an unhandled rejection.
-    running.catch(ignore);
-    timedOut.catch(ignore);
+    value = run();
+  } catch (cause) {
+    throw new ActraResolverError('ACTRA_LOADER_FAILED', source, `${describe} failed`, { cause });
   }
+  if (!isThenable(value)) return value;
+  return settle(value, timeoutMs, undefined, source, describe);
 }
 
-async function runLoader<Ctx>(loader: SnapshotLoader<Ctx>, scope: LoadScope<Ctx>, controller: AbortController, timeoutMs: number): Promise<Readonly<Record<string, unknown>>> {
-  const describe = `snapshot loader "${loader.name}"`;
-  const value = await withTimeout(loader.name, timeoutMs, controller, function callLoader(signal) {
-    return loader.load({ action: scope.action, actor: scope.actor, ctx: scope.ctx, signal });
-  }, describe);
-  if (!isPlainRecord(value)) {
-    throw new ActraResolverError('ACTRA_LOADER_FAILED', loader.name, `${describe} returned ${describeKind(value)}, not an object`);
-  }
-  return value;
+function loaderFailed(name: string, cause: unknown): ActraResolverError {
+  // The loader's own message may quote the data it was loading: keep it only as `cause`.
+  return new ActraResolverError('ACTRA_LOADER_FAILED', name, `snapshot loader "${name}" failed`, { cause });
 }
 
-/** Copies own properties named in `fields` from `source`; skips any already present in `keep`. */
-function copyDeclared(target: Record<string, unknown>, source: Readonly<Record<string, unknown>>, fields: readonly string[], keep: Record<string, unknown> | undefined): void {
+function notAnObject(name: string, value: unknown): ActraResolverError {
+  return new ActraResolverError('ACTRA_LOADER_FAILED', name, `snapshot loader "${name}" returned ${describeKind(value)}, not an object`);
+}
+
+/** Copies own properties named in `fields` from `source`. */
+function copyDeclared(target: Record<string, unknown>, source: Readonly<Record<string, unknown>>, fields: readonly string[]): void {
   for (const field of fields) {
-    if (keep !== undefined && Object.hasOwn(keep, field)) continue;
     if (Object.hasOwn(source, field)) target[field] = source[field];
   }
+}
+
+/** Copies a loader's fields that the plan reads and that are not set yet (each field has one loader). */
+function copyLoaded(target: Record<string, unknown>, source: Readonly<Record<string, unknown>>, fields: readonly string[], planned: readonly string[]): void {
+  for (const field of fields) {
+    if (Object.hasOwn(target, field) || !planned.includes(field)) continue;
+    if (Object.hasOwn(source, field)) target[field] = source[field];
+  }
+}
+
+/** True for a promise or any other thenable. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** An object that is not an array, a function or null. */
@@ -199,8 +296,3 @@ export function describeKind(value: unknown): string {
 }
 
 function ignore(): void {}
-
-/** `this` is the plan's field list: a loader's other fields are not needed for this action. */
-function isPlanned(this: readonly string[], field: string): boolean {
-  return this.includes(field);
-}

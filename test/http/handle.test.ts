@@ -73,6 +73,34 @@ describe('createActraHttp options', () => {
   });
 });
 
+describe('ActraHttp.admit', () => {
+  it('answers synchronously once the token is cached and the loaders are synchronous, with the outcome handle gives', async () => {
+    const events: DecisionEvent[] = [];
+    const http = createActraHttp(
+      { policy: compilePolicy(), observers: [(e) => void events.push(e)], jwt: { algorithms: ['HS256'], secret: HS_SECRET, issuer: ISSUER, audience: AUDIENCE }, routes: { 'GET /refunds/:id': 'read_refund' }, logger: silent, loaders: [{ name: 'tier', fields: ['account_tier', 'fraud_flag'], load: () => ({ account_tier: 'x', fraud_flag: false }) }] },
+      { caseSensitive: true },
+      'test',
+    );
+    const token = await hsToken();
+    const route = http.table.routes[0]!;
+    const req = () => request({ method: 'GET', params: { id: 'r1' }, headers: { authorization: `Bearer ${token}`, 'x-request-id': 'req-1' } });
+    const first = http.admit(req(), route.value, route.pattern);
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first).kind).toBe('next');
+    const second = http.admit(req(), route.value, route.pattern);
+    expect(second).not.toBeInstanceOf(Promise);
+    expect(second).toMatchObject({ kind: 'next', headers: { 'actra-decision-id': events[1]?.decisionId, 'x-request-id': 'req-1' } });
+    expect(events[1]).toMatchObject({ requestId: 'req-1', actorId: SUBJECT, route: '/refunds/:id' });
+  });
+
+  it('answers a bad scheme with 401 without throwing', () => {
+    const http = createActraHttp({ policy: compilePolicy(), jwt: { algorithms: ['HS256'], secret: HS_SECRET, issuer: ISSUER, audience: AUDIENCE }, routes: { 'GET /refunds/:id': 'read_refund' }, logger: silent }, { caseSensitive: true }, 'test');
+    const route = http.table.routes[0]!;
+    const outcome = http.admit(request({ method: 'GET', params: { id: 'r1' }, headers: { authorization: 'Basic abc' } }), route.value, route.pattern);
+    expect(outcome).toMatchObject({ kind: 'respond', response: { status: 401, body: { code: 'ACTRA_UNAUTHENTICATED', detail: 'unsupported authorization scheme (expected Bearer)' } } });
+  });
+});
+
 describe('pooledIdGenerator', () => {
   it('gives distinct dec_ ids of 128 bits and UUID request ids', () => {
     const next = pooledIdGenerator();

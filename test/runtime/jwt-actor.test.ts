@@ -503,3 +503,44 @@ describe('jwtActor with a JWKS URL', () => {
     expect((error as ActraResolverError).source).toBe('jwks');
   });
 });
+
+describe('jwtActor resolveRequest (the middleware path)', () => {
+  const withHeader = (value: string | undefined) => ({ header: (name: string) => (name === 'authorization' ? value : undefined) });
+
+  it('returns a cached actor itself, not a promise', async () => {
+    const resolve = jwtActor(base({}));
+    const token = await sign({ alg: 'HS256', key: secretBytes });
+    const first = resolve.resolveRequest(withHeader(`Bearer ${token}`));
+    expect(first).toBeInstanceOf(Promise);
+    const actor = await first;
+    const second = resolve.resolveRequest(withHeader(`Bearer ${token}`));
+    expect(second).toBe(actor);
+    expect(resolve.stats()).toEqual({ hits: 1, misses: 1, size: 1 });
+  });
+
+  it('takes the full path for a cached token under another header spelling', async () => {
+    const resolve = jwtActor(base({}));
+    const token = await sign({ alg: 'HS256', key: secretBytes });
+    const actor = await resolve(token);
+    expect(resolve.resolveRequest(withHeader(`bearer   ${token} `))).toBe(actor);
+    expect(resolve.stats()).toEqual({ hits: 1, misses: 1, size: 1 });
+  });
+
+  it('throws ActraAuthError synchronously for another scheme or a missing token', () => {
+    const resolve = jwtActor(base({}));
+    expect(() => resolve.resolveRequest(withHeader('Basic dXNlcjpwYXNz'))).toThrow(
+      expect.objectContaining({ code: 'ACTRA_UNAUTHENTICATED', message: 'unsupported authorization scheme (expected Bearer)' }),
+    );
+    expect(() => resolve.resolveRequest(withHeader(undefined))).toThrow(expect.objectContaining({ code: 'ACTRA_UNAUTHENTICATED', message: 'missing bearer token' }));
+  });
+
+  it('does not serve an expired cached token', async () => {
+    const c = clock();
+    const resolve = jwtActor(base({ now: c.now, clockToleranceSec: 0 }));
+    const token = await sign({ alg: 'HS256', key: secretBytes, exp: T0 + 60 });
+    await resolve(token);
+    c.advance(60);
+    await expectAuth(Promise.resolve().then(() => resolve.resolveRequest(withHeader(`Bearer ${token}`))), 'token expired');
+    expect(resolve.stats()).toEqual({ hits: 0, misses: 2, size: 0 });
+  });
+});

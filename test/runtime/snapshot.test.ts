@@ -282,3 +282,63 @@ describe('whole-snapshot resolver', () => {
     expect(error.message).toBe('snapshot resolver failed');
   });
 });
+
+describe('snapshot loaders: synchronous path', () => {
+  it('decides synchronously when the actor resolver and every loader return values', () => {
+    const { runtime, fraud, events } = setup();
+    const decided = runtime.decide({ action: { type: 'refund', amount: 10, currency: 'EUR' } });
+    expect(typeof (decided as { then?: unknown }).then).toBe('undefined');
+    expect(decided).toMatchObject({ outcome: 'allow', enforcedEffect: 'allow', decision: { effect: 'allow' } });
+    expect(fraud.calls).toHaveLength(1);
+    expect(events.events).toHaveLength(1);
+  });
+
+  it('answers with a promise, and the same outcome, when a loader returns one', async () => {
+    const { runtime } = setup({ fraud: { load: async () => ({ fraud_flag: true }) } });
+    const decided = runtime.decide({ action: { type: 'refund', amount: 10, currency: 'EUR' } });
+    expect(decided).toBeInstanceOf(Promise);
+    expect(await decided).toMatchObject({ outcome: 'block', decision: { effect: 'block', matchedRule: 'block_fraud' } });
+  });
+
+  it('throws ACTRA_LOADER_FAILED synchronously from decide when a synchronous loader throws', () => {
+    const { runtime, events } = setup({
+      fraud: {
+        load() {
+          throw new Error('secret-value');
+        },
+      },
+    });
+    expect(() => runtime.decide({ action: { type: 'refund', amount: 10, currency: 'EUR' } })).toThrow(
+      expect.objectContaining({ code: 'ACTRA_LOADER_FAILED', source: 'fraud', message: 'snapshot loader "fraud" failed' }),
+    );
+    expect(events.events[0]).toMatchObject({ enforcedEffect: 'block', error: { code: 'ACTRA_LOADER_FAILED', source: 'fraud' } });
+  });
+
+  it('gives a synchronous loader a signal that is not aborted after its check succeeded', async () => {
+    const { runtime, fraud } = setup();
+    await runtime.check({ action: { type: 'refund', amount: 10, currency: 'EUR' } });
+    const call = fraud.calls[0] as LoaderContext;
+    expect(call.signal.aborted).toBe(false);
+  });
+
+  it('hands an aborted signal to a loader that first reads it after another loader failed', async () => {
+    let context: LoaderContext | undefined;
+    let release: (() => void) | undefined;
+    const { runtime } = setup({
+      fraud: { load: () => Promise.reject(new Error('down')) },
+      account: {
+        load(given) {
+          context = given;
+          return new Promise((resolve) => {
+            release = () => resolve({ balance: 1, limit: 1 });
+          });
+        },
+      },
+    });
+    const error = await rejection(runtime.check({ action: { type: 'transfer', amount: 5 } }));
+    expect(error.code).toBe('ACTRA_LOADER_FAILED');
+    expect(context?.signal.aborted).toBe(true);
+    expect(context?.signal.reason).toBe(error);
+    release?.();
+  });
+});

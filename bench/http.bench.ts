@@ -1,16 +1,21 @@
-/** HTTP benchmark: each framework's bare route against the same route behind Actra, with and without the verified-token cache. */
+/** HTTP benchmark: each framework's bare route against the same route behind Actra (token cache on and off), and the 202 pending-approval path. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import express from 'express';
 import { SignJWT } from 'jose';
 import { Actra } from '../src/core/actra.js';
 import type { ActraHttpOptions } from '../src/http/index.js';
+import { Approvals } from '../src/approvals/approvals.js';
+import { SqliteApprovalStore } from '../src/approvals/stores/sqlite-store.js';
 
 type Framework = 'express' | 'fastify' | 'hono';
-type Variant = 'bare' | 'actra-cached' | 'actra-uncached';
+type Variant = 'bare' | 'actra-cached' | 'actra-uncached' | 'actra-202';
 
 const SCHEMA = `
 version: 1
@@ -44,12 +49,23 @@ rules:
 const SECRET = 'benchmark-secret-benchmark-secret-benchmark!';
 const ISSUER = 'https://id.bench/';
 const AUDIENCE = 'refunds-api';
-const BODY = JSON.stringify({ amount: 4900, currency: 'EUR' }).replace('4900', '49');
+const BODY = JSON.stringify({ amount: 49, currency: 'EUR' });
+/** Over the approval limit: the same pending request again answers 202 with the same approval (SQLite store). */
+const BODY_202 = JSON.stringify({ amount: 2500, currency: 'EUR' });
 
-function actraOptions(cache: boolean): ActraHttpOptions {
+async function actraOptions(variant: Exclude<Variant, 'bare'>): Promise<ActraHttpOptions> {
   const fraud = new Map<string, boolean>([['r1', false]]);
+  const cache = variant !== 'actra-uncached';
+  const policy = Actra.fromStrings(SCHEMA, POLICY);
+  let approvals = {};
+  if (variant === 'actra-202') {
+    const store = new SqliteApprovalStore({ path: join(mkdtempSync(join(tmpdir(), 'actra-bench-')), 'approvals.db') });
+    await store.init();
+    approvals = { approvals: new Approvals({ policy, store }) };
+  }
   return {
-    policy: Actra.fromStrings(SCHEMA, POLICY),
+    policy,
+    ...approvals,
     loaders: [{ name: 'fraud', fields: ['fraud_flag'], load: ({ actor }) => ({ fraud_flag: fraud.get(actor.id) ?? false }) }],
     jwt: { algorithms: ['HS256'], secret: SECRET, issuer: ISSUER, audience: AUDIENCE, ...(cache ? {} : { cache: false }) },
     routes: { 'POST /refunds/:id': 'refund' },
@@ -59,7 +75,7 @@ function actraOptions(cache: boolean): ActraHttpOptions {
 
 /** Starts one server in this (child) process and prints `ready <port>`. */
 async function serve(framework: Framework, variant: Variant): Promise<void> {
-  const actra = variant === 'bare' ? undefined : actraOptions(variant === 'actra-cached');
+  const actra = variant === 'bare' ? undefined : await actraOptions(variant);
   let server: Server;
   if (framework === 'express') {
     const app = express();
@@ -123,14 +139,14 @@ function serverCpu(child: ChildProcess): Promise<number> {
   });
 }
 
-async function load(port: number, token: string, seconds: number): Promise<{ rps: number; total: number; non2xx: number; errors: number }> {
+async function load(port: number, token: string, seconds: number, body = BODY): Promise<{ rps: number; total: number; non2xx: number; errors: number }> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/refunds/r1`,
     method: 'POST',
     connections: 10,
     duration: seconds,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: BODY,
+    body,
   });
   return { rps: result.requests.average, total: result.requests.total, non2xx: result.non2xx, errors: result.errors };
 }
@@ -145,7 +161,7 @@ async function main(): Promise<void> {
   const seconds = Number(process.env['ACTRA_BENCH_SECONDS'] ?? 4);
   const rounds = Number(process.env['ACTRA_BENCH_ROUNDS'] ?? 2);
   const frameworks = (process.env['ACTRA_BENCH_FRAMEWORKS']?.split(',') ?? ['express', 'fastify', 'hono']) as Framework[];
-  const variants: Variant[] = ['bare', 'actra-cached', 'actra-uncached'];
+  const variants: Variant[] = ['bare', 'actra-cached', 'actra-uncached', 'actra-202'];
   const token = await new SignJWT({ role: 'support' })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('r1')
@@ -164,9 +180,13 @@ async function main(): Promise<void> {
       for (const variant of variants) {
         const { child, port } = await start(framework, variant);
         try {
-          await load(port, token, 1);
+          const body = variant === 'actra-202' ? BODY_202 : BODY;
+          const probe = await fetch(`http://127.0.0.1:${port}/refunds/r1`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+          const expected = variant === 'actra-202' ? 202 : 200;
+          if (probe.status !== expected) throw new Error(`${framework} ${variant}: expected ${expected}, got ${probe.status}`);
+          await load(port, token, 1, body);
           const cpuBefore = await serverCpu(child);
-          const run = await load(port, token, seconds);
+          const run = await load(port, token, seconds, body);
           const cpuAfter = await serverCpu(child);
           if (run.non2xx > 0 || run.errors > 0) throw new Error(`${framework} ${variant}: ${run.non2xx} non-2xx responses, ${run.errors} errors`);
           samples.get(variant)?.push(run.rps);

@@ -6,7 +6,7 @@ import type { Actor, CheckRequest, CheckResult, Mode } from '../runtime/types.js
 import { isThenable } from '../runtime/snapshot.js';
 import { compileAction, type ActionBuilder } from './action.js';
 import { guardOptionsSchema, parseHttpOptions, type HttpLogger, type HttpOptions, type HttpRuntimeLike, type ResolvedHttpOptions, type RouteGuardOptions } from './options.js';
-import { parseOptions } from '../runtime/options.js';
+import { parseOptions } from '../options.js';
 import { ACTRA_HEADERS, blockedResponse, decisionHeaders, errorResponse, pendingResponse, problemResponse, refusedResponse, unauthorizedResponse } from './responses.js';
 import { normaliseMethod, RouteTable, type MatchOptions } from './route-table.js';
 import type { NeutralRequest, NeutralResponse } from './types.js';

@@ -1,7 +1,7 @@
 /** Options of the HTTP middleware (`actraMiddleware`, `actraPlugin`), validated once at start-up. */
 import { z } from 'zod';
 import type { Mode } from '../runtime/types.js';
-import { fn, parseOptions } from '../runtime/options.js';
+import { fn, parseOptions } from '../options.js';
 import type { NeutralRequest } from './types.js';
 
 /** A pino-compatible logger (only the levels Actra uses). */

@@ -1,6 +1,6 @@
 /** A decision observer writing one structured log line per decision to a pino-compatible logger. */
 import { z } from 'zod';
-import { fn, parseOptions } from '../runtime/options.js';
+import { fn, parseOptions } from '../options.js';
 import type { DecisionEvent, DecisionObserver } from '../runtime/types.js';
 
 /** The slice of a pino (or bunyan-style) logger the log observer uses. */

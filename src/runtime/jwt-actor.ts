@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ActraAuthError, ActraError, ActraOptionsError, ActraResolverError } from '../errors.js';
 import type { Policy } from '../core/types.js';
 import type { Actor } from './types.js';
-import { fn, parseOptions } from './options.js';
+import { fn, parseOptions } from '../options.js';
 
 const HMAC = ['HS256', 'HS384', 'HS512'] as const;
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;

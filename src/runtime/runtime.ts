@@ -19,7 +19,7 @@ import type {
 import { ActraApprovalRequiredError, ActraBlockedError } from './errors.js';
 import { describeKind, isPlainRecord, isThenable, SnapshotLoading, withTimeout, type SnapshotPlan } from './snapshot.js';
 import { pooledIdGenerator } from './ids.js';
-import { fn, parseOptions } from './options.js';
+import { fn, parseOptions } from '../options.js';
 
 /** Generates ids: `decision` ids (`dec_…`) and `request` ids (when the caller gave none). */
 export type IdGenerator = (kind: 'decision' | 'request') => string;

@@ -7,6 +7,7 @@ import type { Policy } from '../../src/core/types.js';
 import type { ApprovalGate, ApprovalRecord, ApprovalStore, ConsumeResult } from '../../src/approvals/types.js';
 import { CLERK, MANAGER, OTHER_CLERK, REQUESTING_MANAGER, loadPolicy, requestFor } from './fixtures/policy.js';
 import { PROTOCOL_STORES, type ProtocolStore } from './fixtures/stores.js';
+import { rejection } from '../helpers/rejection.js';
 
 const T0 = 1_800_000_000_000;
 const SECRET = 'whsec_' + Buffer.from('0123456789abcdef0123456789abcdef').toString('base64');
@@ -16,15 +17,6 @@ beforeAll(async () => {
   policy = await loadPolicy();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<ActraError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ActraError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('approval ids and digests', () => {
   it('makes ids of at least 128 random bits that never repeat', () => {

@@ -7,13 +7,13 @@ import { Approvals } from '../../src/approvals/approvals.js';
 import { approvalRoutes } from '../../src/approvals/routes.js';
 import { PostgresApprovalStore } from '../../src/approvals/stores/postgres-store.js';
 import { RedisApprovalStore } from '../../src/approvals/stores/redis-store.js';
-import { ActraError } from '../../src/errors.js';
 import { ActraRuntime } from '../../src/runtime/runtime.js';
 import type { ApprovalStore } from '../../src/approvals/types.js';
 import type { Policy } from '../../src/core/types.js';
 import type { NeutralRequest } from '../../src/http/types.js';
 import { cleanRedisPrefix, createPgSchema, redisTestPrefix, requireService, startTcpProxy, waitUntil, type PgSchema, type TcpProxy } from '../helpers/services.js';
 import { CLERK, MANAGER, loadPolicy } from './fixtures/policy.js';
+import { rejection } from '../helpers/rejection.js';
 
 const pgUrl = await requireService('postgres');
 const redisUrl = await requireService('redis');
@@ -26,15 +26,6 @@ beforeAll(async () => {
   policy = await loadPolicy();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<ActraError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ActraError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 function through(url: string, port: number): { host: string; port: number; url: string } {
   const parsed = new URL(url);

@@ -5,12 +5,12 @@ import { Webhook } from 'standardwebhooks';
 import { Approvals } from '../../src/approvals/approvals.js';
 import { backoffDelay } from '../../src/approvals/webhooks.js';
 import { MemoryApprovalStore } from '../../src/approvals/stores/memory-store.js';
-import { ActraError } from '../../src/errors.js';
 import type { Policy } from '../../src/core/types.js';
 import type { ApprovalWebhookPayload } from '../../src/approvals/webhooks.js';
 import { CLERK, MANAGER, loadPolicy, requestFor } from './fixtures/policy.js';
 import { PROTOCOL_STORES, type ProtocolStore } from './fixtures/stores.js';
 import { Receiver } from './fixtures/receiver.js';
+import { rejection } from '../helpers/rejection.js';
 
 const T0 = 1_800_000_000_000;
 const secret = (): string => 'whsec_' + randomBytes(32).toString('base64');
@@ -20,15 +20,6 @@ beforeAll(async () => {
   policy = await loadPolicy();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<ActraError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ActraError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('backoffDelay', () => {
   it('grows exponentially, is capped, and uses full jitter', () => {

@@ -80,21 +80,26 @@ export function createActraHttp(options: ActraHttpOptions, match: MatchOptions, 
     const byPrefix = new Map<string, (req: NeutralRequest) => Promise<NeutralResponse | undefined>>();
     const requestIdHeader = typeof http['requestIdHeader'] === 'string' ? http['requestIdHeader'] : 'x-request-id';
     const realm = typeof http['realm'] === 'string' ? http['realm'] : 'actra';
+    const unavailableRetryAfter = typeof http['unavailableRetryAfter'] === 'number' ? http['unavailableRetryAfter'] : undefined;
+    const shared = {
+      requestIdHeader,
+      realm,
+      ...(unavailableRetryAfter === undefined ? {} : { unavailableRetryAfter }),
+      ...(jwt === undefined || approvals.approverResolver !== undefined
+        ? {}
+        : {
+            resolveApprover: async function jwtApprover(r: NeutralRequest) {
+              return r.header('authorization') === undefined ? undefined : jwt.fromRequest(r);
+            },
+          }),
+    };
+    // Built once now so that a bad option fails at start-up; a mount path only changes the prefix.
+    const configuredPrefix = typeof http['approvalsPrefix'] === 'string' ? http['approvalsPrefix'] : '/actra';
+    byPrefix.set(configuredPrefix, approvalRoutes(approvals, { prefix: configuredPrefix, ...shared }));
     routes = function mountedApprovalRoutes(req, prefix) {
       let handler = byPrefix.get(prefix);
       if (handler === undefined) {
-        handler = approvalRoutes(approvals, {
-          prefix,
-          requestIdHeader,
-          realm,
-          ...(jwt === undefined || approvals.approverResolver !== undefined
-            ? {}
-            : {
-                resolveApprover: async function jwtApprover(r: NeutralRequest) {
-                  return r.header('authorization') === undefined ? undefined : jwt.fromRequest(r);
-                },
-              }),
-        });
+        handler = approvalRoutes(approvals, { prefix, ...shared });
         byPrefix.set(prefix, handler);
       }
       return handler(req);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { Approvals } from '../../src/approvals/approvals.js';
+import { MemoryApprovalStore } from '../../src/approvals/stores/memory-store.js';
 import { createActraHttp } from '../../src/http/create.js';
 import { pooledIdGenerator } from '../../src/http/ids.js';
 import type { NeutralRequest } from '../../src/http/types.js';
@@ -64,6 +66,14 @@ describe('createActraHttp options', () => {
     expect(() => createActraHttp({ policy: compilePolicy(), approvalsPrefix: 'actra/' }, { caseSensitive: true }, 'x')).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'actra: option "approvalsPrefix" must be a path such as /actra (no trailing slash)' }));
     expect(() => createActraHttp({ policy: compilePolicy(), unmatched: 'block' as never }, { caseSensitive: true }, 'x')).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS' }));
     expect(() => createActraHttp({ runtime: new ActraRuntime(compilePolicy()), loaders: [] } as never, { caseSensitive: true }, 'x')).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'x: unknown option "loaders" (set it on the runtime)' }));
+  });
+
+  it('refuses approvals that no approver could decide, at creation rather than on the first request', () => {
+    const policy = compilePolicy();
+    const approvals = new Approvals({ policy, store: new MemoryApprovalStore() });
+    expect(() => createActraHttp({ policy, approvals, actorResolver: () => ({ id: 'a', role: 'clerk' }), logger: silent }, { caseSensitive: true }, 'x')).toThrow(
+      expect.objectContaining({ code: 'ACTRA_OPTIONS', message: expect.stringContaining('approvalRoutes: option "resolveApprover" is required') }),
+    );
   });
 
   it('rejects a route field mapped from an undeclared field', () => {

@@ -75,21 +75,20 @@ export type Reader = (obj: Fields) => unknown;
 const OBJECT_PROTO = Object.prototype as unknown as Record<string, unknown>;
 
 /** True for names that every plain object inherits (`constructor`, `__proto__`, `toString`...). */
-function inheritedName(field: string): boolean {
+export function inheritedName(field: string): boolean {
   return field === '__proto__' || field in OBJECT_PROTO;
 }
 
 /**
- * Builds the reader of one field for one rule. Only own properties count: a value equal to
- * `Object.prototype`'s (a polluted prototype, or `constructor`) is confirmed with `Object.hasOwn`,
- * and names every object inherits always go through `Object.hasOwn`.
+ * The complete reader of one field for one rule: own property only, type-checked, throwing for a
+ * missing required field. The fast readers (and generated code) fall back to it.
  */
-export function makeReader(ref: FieldRef, ruleId: string): Reader {
+export function makeCheckedReader(ref: FieldRef, ruleId: string): Reader {
   const { field, spec } = ref;
   const name = fieldName(ref);
   const check = typeChecker(spec);
   const optional = spec.optional;
-  function readSlowly(obj: Fields): unknown {
+  return function readSlowly(obj: Fields): unknown {
     if (!hasOwn(obj, field)) {
       if (optional) return undefined;
       throw missingField(name, ruleId);
@@ -101,7 +100,17 @@ export function makeReader(ref: FieldRef, ruleId: string): Reader {
       throw missingField(name, ruleId);
     }
     throw wrongType(name, spec, ruleId);
-  }
+  };
+}
+
+/**
+ * Builds the reader of one field for one rule. Only own properties count: a value equal to
+ * `Object.prototype`'s (a polluted prototype, or `constructor`) is confirmed with `Object.hasOwn`,
+ * and names every object inherits always go through `Object.hasOwn`.
+ */
+export function makeReader(ref: FieldRef, ruleId: string): Reader {
+  const { field, spec } = ref;
+  const readSlowly = makeCheckedReader(ref, ruleId);
   if (inheritedName(field)) return readSlowly;
   if (spec.kind === 'number') {
     return function readNumberField(obj) {

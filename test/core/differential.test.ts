@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
 import { Actra } from '../../src/core/actra.js';
+import { codegen } from '../../src/core/codegen.js';
 import type { EvaluationInput, Policy } from '../../src/core/types.js';
 import { isActraError } from '../../src/errors.js';
 import { referenceEvaluate } from './reference.js';
@@ -44,7 +45,24 @@ function fixtureDirs(): string[] {
   return out;
 }
 
-describe('compiled evaluator agrees with the reference interpreter', () => {
+/** Both evaluators: generated code (the default) and the closures used where code generation is disabled. */
+const MODES = [
+  { mode: 'generated code', enabled: true },
+  { mode: 'closures', enabled: false },
+] as const;
+
+function inMode(enabled: boolean): void {
+  const before = codegen.enabled;
+  beforeAll(() => {
+    codegen.enabled = enabled;
+  });
+  afterAll(() => {
+    codegen.enabled = before;
+  });
+}
+
+describe.each(MODES)('compiled evaluator ($mode) agrees with the reference interpreter', ({ enabled }) => {
+  inMode(enabled);
   const dirs = fixtureDirs();
   it('has fixtures to compare on', () => {
     expect(dirs.length).toBeGreaterThanOrEqual(5);
@@ -245,7 +263,8 @@ function genInput(g: G, s: ReturnType<typeof genScenario>): unknown {
   return { action, actor, snapshot: genDomain(g, s.snapshot) };
 }
 
-describe('differential: generated policies and inputs', () => {
+describe.each(MODES)('differential ($mode): generated policies and inputs', ({ enabled }) => {
+  inMode(enabled);
   it('the compiled evaluator and explain agree with the reference interpreter', () => {
     let compared = 0;
     fc.assert(

@@ -5,7 +5,7 @@ import { ActraCompileError } from '../errors.js';
 import type { CompileIssue } from '../errors.js';
 import type { Policy } from './types.js';
 import { IssueSink, MAX_DOCUMENT_BYTES, parseSource } from './parse.js';
-import type { Source } from './parse.js';
+import type { Source, YamlReader } from './parse.js';
 import { readSchema } from './schema.js';
 import { readPolicy } from './rules.js';
 import { checkGovernance, readGovernance } from './governance.js';
@@ -27,14 +27,27 @@ export interface CompileResult {
  * const { policy, issues } = compileSources({ schema: { text, file: 'schema.yaml' }, policy: { text: p, file: 'policy.yaml' } });
  */
 export function compileSources(sources: { schema: Source; policy: Source; governance?: Source }): CompileResult {
+  const first = compileWith(sources, 'fast');
+  // Issue positions come from the library: a compile with any issue is redone on the library's parse alone.
+  return first.result.issues.length > 0 && first.fast ? compileWith(sources, 'library').result : first.result;
+}
+
+/**
+ * Compiles with a chosen YAML reader (internal: tests compare the two readers); `fast` tells
+ * whether the fast reader parsed any of the documents.
+ * @internal
+ */
+export function compileWith(sources: { schema: Source; policy: Source; governance?: Source }, reader: YamlReader): { result: CompileResult; fast: boolean } {
   const sink = new IssueSink();
-  const schemaFile = parseSource(sources.schema, sink);
+  const schemaFile = parseSource(sources.schema, sink, reader);
   const schema = schemaFile === undefined ? undefined : readSchema(schemaFile);
-  const policyFile = parseSource(sources.policy, sink);
+  const policyFile = parseSource(sources.policy, sink, reader);
   const read = policyFile === undefined || schema === undefined ? undefined : readPolicy(policyFile, schema);
   let governance: ReturnType<typeof readGovernance>;
+  let governanceFast = false;
   if (sources.governance !== undefined) {
-    const governanceFile = parseSource(sources.governance, sink);
+    const governanceFile = parseSource(sources.governance, sink, reader);
+    governanceFast = governanceFile?.fast === true;
     if (governanceFile !== undefined && schema !== undefined) {
       const before = sink.issues.length;
       governance = readGovernance(governanceFile, schema);
@@ -44,10 +57,11 @@ export function compileSources(sources: { schema: Source; policy: Source; govern
     }
   }
   const issues = sink.issues;
-  if (issues.length > 0 || schema === undefined || read?.policy === undefined) return { issues };
-  if (sources.governance !== undefined && governance === undefined) return { issues };
+  const fast = schemaFile?.fast === true || policyFile?.fast === true || governanceFast;
+  if (issues.length > 0 || schema === undefined || read?.policy === undefined) return { result: { issues }, fast };
+  if (sources.governance !== undefined && governance === undefined) return { result: { issues }, fast };
   const hash = policyHashOf(schema, read.policy, governance);
-  return { policy: new CompiledPolicy(schema, read.policy, hash), issues };
+  return { result: { policy: new CompiledPolicy(schema, read.policy, hash), issues }, fast };
 }
 
 /** Reads a file as a source, or records FILE_NOT_FOUND / YAML_LIMIT. */

@@ -3,6 +3,7 @@ import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yam
 import type { Document, Node } from 'yaml';
 import type { CompileIssue, CompileIssueCode } from '../errors.js';
 import { didYouMean } from './suggest.js';
+import { readFast } from './yaml-fast.js';
 
 /** Largest accepted document, in UTF-8 bytes. */
 export const MAX_DOCUMENT_BYTES = 8 * 1024 * 1024;
@@ -40,16 +41,22 @@ export class IssueSink {
   }
 }
 
+/** Which reader parses a document: the fast reader when it can (else the library), or the library only. */
+export type YamlReader = 'fast' | 'library';
+
 /** A parsed YAML document with helpers that read it strictly and report problems with positions. */
 export class YamlFile {
   readonly file: string;
   readonly root: Node | null;
+  /** True when the fast reader (not the library) parsed the document. */
+  readonly fast: boolean;
   readonly #doc: Document;
   readonly #lines: LineCounter;
   readonly #sink: IssueSink;
 
-  constructor(file: string, doc: Document, lines: LineCounter, sink: IssueSink) {
+  constructor(file: string, doc: Document, lines: LineCounter, sink: IssueSink, fast = false) {
     this.file = file;
+    this.fast = fast;
     this.#doc = doc;
     this.#lines = lines;
     this.#sink = sink;
@@ -225,9 +232,11 @@ function shapeOf(root: Node | null): { depth: number; aliases: boolean } {
 
 /**
  * Parses one document with positions and limits. Returns undefined (after recording issues)
- * when the document is empty, malformed or over a limit.
+ * when the document is empty, malformed or over a limit. With the `fast` reader, documents in the
+ * common subset skip the library (same nodes and ranges; see yaml-fast.ts); the rest, and every
+ * document with a problem, go through the library.
  */
-export function parseSource(source: Source, sink: IssueSink): YamlFile | undefined {
+export function parseSource(source: Source, sink: IssueSink, reader: YamlReader = 'fast'): YamlFile | undefined {
   const { text, file } = source;
   if (typeof text !== 'string') {
     sink.add('INVALID_DOCUMENT', 'document text must be a string', file, 0, 0, []);
@@ -236,6 +245,11 @@ export function parseSource(source: Source, sink: IssueSink): YamlFile | undefin
   if (text.length > MAX_DOCUMENT_BYTES || Buffer.byteLength(text, 'utf8') > MAX_DOCUMENT_BYTES) {
     sink.add('YAML_LIMIT', `document is larger than ${MAX_DOCUMENT_BYTES} bytes`, file, 1, 1, []);
     return undefined;
+  }
+  if (reader === 'fast') {
+    // The fast reader gives up past MAX_DEPTH and never produces aliases, so the checks below hold already.
+    const quick = readFast(text, MAX_DEPTH);
+    if (quick !== undefined) return new YamlFile(file, quick.doc, quick.lines, sink, true);
   }
   const lines = new LineCounter();
   let doc: Document;

@@ -235,8 +235,10 @@ function readAtom(ctx: Context, entries: Map<string, { key: Node; value: Node | 
   const left = resolved.ref;
   if (!checkTypes(ctx, left, operator, right, valueEntry?.value ?? null, operatorEntry?.value ?? null, path)) return undefined;
   const rightText = right === undefined ? '' : right.kind === 'field' ? ` ${fieldName(right.ref)}` : ` ${literalText(right.value)}`;
-  const atom: AtomNode = { kind: 'atom', subject: resolved.subject, left, operator, text: `${fieldName(left)} ${operator}${rightText}` };
-  return Object.freeze(right === undefined ? atom : { ...atom, right: Object.freeze(right) });
+  const text = `${fieldName(left)} ${operator}${rightText}`;
+  // Built directly rather than spread: a large policy has one atom per rule, and spreads are slow.
+  const atom: AtomNode = right === undefined ? { kind: 'atom', subject: resolved.subject, left, operator, text } : { kind: 'atom', subject: resolved.subject, left, operator, text, right: Object.freeze(right) };
+  return Object.freeze(atom);
 }
 
 /**
@@ -295,7 +297,7 @@ function readScope(file: YamlFile, schema: SchemaInfo, node: Node | null, path: 
     file.issue('INVALID_SCOPE', 'scope must have exactly one of action, actor or global: true', file.resolve(node), path, ruleId);
     return undefined;
   }
-  const [key, entry] = [...entries][0] as [string, { key: Node; value: Node | null }];
+  const [key, entry] = entries.entries().next().value as [string, { key: Node; value: Node | null }];
   if (key === 'global') {
     const value = file.boolean(entry.value, [...path, 'global'], 'scope.global', ruleId);
     if (value === false) file.issue('INVALID_SCOPE', 'scope.global must be true (use action or actor to narrow a rule)', file.resolve(entry.value), [...path, 'global'], ruleId);
@@ -431,19 +433,19 @@ function readRule(file: YamlFile, schema: SchemaInfo, node: Node | null, path: P
       if (approval === undefined) ok = false;
     }
   }
-  const base = { ...(id === undefined ? {} : { id }), ...(scope === undefined ? {} : { scope }), ...(effect === undefined ? {} : { effect }), subjects };
+  // Objects are filled in place (same keys, same order) rather than spread: this runs once per rule.
+  const base: { -readonly [K in keyof ReadRule]: ReadRule[K] } = {} as ReadRule;
+  if (id !== undefined) base.id = id;
+  if (scope !== undefined) base.scope = scope;
+  if (effect !== undefined) base.effect = effect;
+  base.subjects = subjects;
   if (!ok || id === undefined || scope === undefined || effect === undefined || when === undefined) return base;
   const pos = file.position(file.resolve(node));
-  const def: RuleDef = Object.freeze({
-    id,
-    scope,
-    effect,
-    when,
-    ...meta,
-    ...(approval === undefined ? {} : { approval }),
-    location: Object.freeze({ file: file.file, line: pos.line, column: pos.column }),
-  });
-  return { ...base, def };
+  const def: { -readonly [K in keyof RuleDef]: RuleDef[K] } = Object.assign({ id, scope, effect, when }, meta) as RuleDef;
+  if (approval !== undefined) def.approval = approval;
+  def.location = Object.freeze({ file: file.file, line: pos.line, column: pos.column });
+  base.def = Object.freeze(def);
+  return base;
 }
 
 /** Reads policy.yaml against a schema. Issues go to the file's sink; `policy` is set only when every rule is valid. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileSources } from '../../src/core/actra.js';
-import { MAX_DOCUMENT_BYTES } from '../../src/core/parse.js';
+import { compileSources, compileWith } from '../../src/core/actra.js';
+import { IssueSink, MAX_DEPTH, MAX_DOCUMENT_BYTES, parseSource } from '../../src/core/parse.js';
 
 const SCHEMA = 'version: 1\nactions:\n  refund:\n    fields:\n      amount: number\n';
 const POLICY = 'version: 1\nrules: []\n';
@@ -79,5 +79,38 @@ describe('YAML parsing and limits', () => {
       ['MISSING_KEY', 3, 5, 'règle-🙂'],
       ['MISSING_KEY', 3, 5, 'règle-🙂'],
     ]);
+  });
+
+  it('reads common documents with the fast reader and leaves the rest to the library', () => {
+    const sink = new IssueSink();
+    expect(parseSource({ text: POLICY, file: 'policy.yaml' }, sink)?.fast).toBe(true);
+    expect(parseSource({ text: 'version: 1\nrules: &r []\n', file: 'policy.yaml' }, sink)?.fast).toBe(false);
+    expect(parseSource({ text: POLICY, file: 'policy.yaml' }, sink, 'library')?.fast).toBe(false);
+    expect(sink.issues).toEqual([]);
+  });
+
+  it('keeps the depth limit for documents the fast reader would otherwise read', () => {
+    let text = 'version: 1\nrules:\n';
+    for (let i = 0; i < MAX_DEPTH; i++) text += `${'  '.repeat(i + 1)}k${i}:\n`;
+    text += `${'  '.repeat(MAX_DEPTH + 1)}leaf: x\n`;
+    expect(policyIssues(text).map((i) => [i.code, i.message])).toEqual([['YAML_LIMIT', `document nests deeper than ${MAX_DEPTH} levels`]]);
+  });
+
+  it('reports the same issues at the same positions whichever reader parsed the policy', () => {
+    const texts = [
+      'version: 1\nrules:\n  - id: a\n    scope: { action: refund }\n    when: { subject: { domain: action, field: amont }, operator: greater_than, value: { literal: 1 } }\n    effect: block\n',
+      'version: 2\nrules:\n  - {id: a, scope: {action: refnd}, when: {subject: {domain: action, field: amount}, operator: more, value: {literal: x}}, effect: stop}\n',
+      'version: 1\nrules:\n  # a comment\n  - id: a\n    scope: { action: refund }\n    when:\n      all: []\n    effect: block\n  - id: a\n    scope: { global: false }\n',
+    ];
+    for (const text of texts) {
+      const sources = { schema: { text: SCHEMA, file: 'schema.yaml' }, policy: { text, file: 'policy.yaml' } };
+      const fast = compileWith(sources, 'fast');
+      expect(fast.fast).toBe(true);
+      expect(fast.result.issues.length).toBeGreaterThan(0);
+      const library = compileWith(sources, 'library');
+      expect(compileSources(sources).issues).toEqual(library.result.issues);
+      // The fast reader places nodes where the library does, so even its own pass agrees.
+      expect(fast.result.issues).toEqual(library.result.issues);
+    }
   });
 });

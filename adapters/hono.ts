@@ -103,6 +103,20 @@ function respond(c: Context, response: NeutralResponse): Response {
   return new Response(response.body === undefined ? null : JSON.stringify(response.body), { status: response.status, headers: response.headers });
 }
 
+/**
+ * Sets the decision headers. On @hono/node-server they go straight onto Node's response, which keeps
+ * the server's plain-object fast path (`c.header()` makes Hono build a WHATWG `Headers` for the
+ * response); they are then in the response but not in `c.res.headers`. Elsewhere, `c.header()`.
+ */
+function setHeaders(c: Context, headers: Readonly<Record<string, string>>): void {
+  const outgoing = (c.env as { outgoing?: { setHeader?: unknown; headersSent?: boolean } } | undefined)?.outgoing;
+  if (outgoing !== undefined && typeof outgoing.setHeader === 'function' && outgoing.headersSent === false) {
+    for (const name in headers) (outgoing as { setHeader(name: string, value: string): void }).setHeader(name, headers[name] as string);
+    return;
+  }
+  for (const name in headers) c.header(name, headers[name]);
+}
+
 async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, guard: CompiledGuard, route: string, params: Params | (() => Params)): Promise<Response | undefined> {
   const state = (c.req.raw as Stateful)[STATE];
   if (state?.done?.has(guard.action.type) === true) return void (await next());
@@ -116,8 +130,7 @@ async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, gua
   const outcome = isThenable(admitted) ? await admitted : admitted;
   if (outcome.kind === 'respond') return respond(c, outcome.response);
   if (state !== undefined) (state.done ??= new Set()).add(guard.action.type);
-  const headers = outcome.headers;
-  for (const name in headers) c.header(name, headers[name]);
+  setHeaders(c, outcome.headers);
   c.set('actra', outcome.result);
   await next();
   return undefined;

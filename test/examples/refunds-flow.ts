@@ -57,6 +57,17 @@ export function refundsSmokeTest(start: (options: RefundsExampleOptions) => Prom
     expect(badAmount.status).toBe(400);
   });
 
+  it('sends the decision and request id headers on an allowed request over a real server', async () => {
+    const read = await fetch(`${app.url}/orders/ord_1001`, { headers: { authorization: `Bearer ${tokens.fran}`, 'x-request-id': 'smoke-req-1' } });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('x-request-id')).toBe('smoke-req-1');
+    expect(read.headers.get('actra-decision-id')).toMatch(/^dec_[\w-]{22}$/);
+    expect(read.headers.get('content-type')).toMatch(/^application\/json/);
+    const generated = await fetch(`${app.url}/orders/ord_1001`, { headers: { authorization: `Bearer ${tokens.fran}` } });
+    expect(generated.headers.get('x-request-id')).toMatch(/\S{8,}/);
+    expect(generated.headers.get('actra-decision-id')).not.toBe(read.headers.get('actra-decision-id'));
+  });
+
   it('records every decision in the JSON-lines log', () => {
     const records = readFileSync(join(dir, 'decisions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { effect?: string; rule?: string });
     expect(records.length).toBeGreaterThanOrEqual(6);

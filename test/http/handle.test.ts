@@ -112,11 +112,15 @@ describe('ActraHttp.admit', () => {
 });
 
 describe('pooledIdGenerator', () => {
-  it('gives distinct dec_ ids of 128 bits and UUID request ids', () => {
+  it('gives distinct dec_ and req_ ids of 132 random bits, across pool refills', () => {
     const next = pooledIdGenerator();
-    const ids = new Set(Array.from({ length: 1000 }, () => next('decision')));
-    expect(ids.size).toBe(1000);
-    for (const id of ids) expect(id).toMatch(/^dec_[A-Za-z0-9_-]{22}$/);
-    expect(next('request')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // 8,000 ids of each kind cross the pooled random text's refill several times.
+    const decisions = new Set(Array.from({ length: 8000 }, () => next('decision')));
+    const requests = new Set(Array.from({ length: 8000 }, () => next('request')));
+    expect([decisions.size, requests.size]).toEqual([8000, 8000]);
+    for (const id of decisions) expect(id).toMatch(/^dec_[A-Za-z0-9_-]{22}$/);
+    for (const id of requests) expect(id).toMatch(/^req_[A-Za-z0-9_-]{22}$/);
+    // Two generators never share their random text.
+    expect(pooledIdGenerator()('decision')).not.toBe(pooledIdGenerator()('decision'));
   });
 });

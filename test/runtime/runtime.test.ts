@@ -516,7 +516,7 @@ describe('decision events', () => {
   it('generates a request id when none is given, the same in the event and the result', async () => {
     const { runtime, events } = runtimeWith();
     const result = await runtime.check({ action: small });
-    expect(result.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(result.requestId).toMatch(/^req_[\w-]{22}$/);
     expect(events.events[0]?.requestId).toBe(result.requestId);
     expect(events.events[0]?.decisionId).toBe(result.decisionId);
   });

@@ -45,7 +45,7 @@ export {
 export type * from './runtime/types.js';
 
 // Observability
-export { logObserver, type LogObserverOptions, type StructuredLogger, type LogLevel } from './observability/log-observer.js';
+export { logObserver, type LogObserverOptions, type StructuredLogger, type LogLevel, type ActorIdLogging } from './observability/log-observer.js';
 export { otelMetrics, METRIC_DECISIONS, METRIC_DURATION, type OtelMetricsOptions } from './observability/metrics.js';
 export {
   jsonlDecisionLog,

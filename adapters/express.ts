@@ -1,6 +1,6 @@
 /** Express 5 adapter: `actraMiddleware(options)`, `guard(action)` and the `@Guard` method decorator. */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ACTRA_GUARD, createActraHttp, isThenable, lazyGuard, notInstalledResponse, readRawBody } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, isThenable, notInstalledResponse, readRawBody, UNPARSED_BODY } from '../src/http/index.js';
 import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 declare global {
@@ -29,17 +29,24 @@ export function captureRawBody(req: object, _res: unknown, buf: Buffer): void {
 /** The neutral view of an Express request. */
 class ExpressRequest implements NeutralRequest {
   readonly method: string;
-  readonly body: unknown;
   readonly rawBody?: string;
   readonly routePattern?: string;
   readonly #req: Request;
 
   constructor(req: Request, readonly path: string, readonly params: Readonly<Record<string, string>>, routePattern: string | undefined) {
     this.method = req.method;
-    this.body = req.body as unknown;
     if (req.rawBody !== undefined) this.rawBody = req.rawBody;
     if (routePattern !== undefined) this.routePattern = routePattern;
     this.#req = req;
+  }
+
+  /** Express 5 leaves `req.body` undefined when no parser read the body: then `UNPARSED_BODY`, which actions refuse. */
+  get body(): unknown {
+    const body = this.#req.body as unknown;
+    if (body !== undefined || this.rawBody !== undefined) return body;
+    const headers = this.#req.headers;
+    const length = headers['content-length'];
+    return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0') ? UNPARSED_BODY : undefined;
   }
 
   /** Read only when needed: Express 5 parses the query string on every read of `req.query`. */
@@ -80,10 +87,11 @@ function findRoute(stack: readonly Layer[], method: string, path: string, prefix
   return undefined;
 }
 
-/** Every route no guard covers (`METHOD /full/pattern`), for the start-up notice. */
+/** Every route no guard covers (`METHOD /full/pattern`), for the start-up notice; compiles the guards on the way (a bad one is logged). */
 function unguardedRoutes(http: ActraHttp, stack: readonly Layer[], prefix: string, out: string[]): string[] {
   for (const layer of stack) {
     if (layer.route !== undefined && typeof layer.route.path === 'string') {
+      compileGuards(http, layer.route.stack.map((l) => l.handle), (error) => http.misconfigured(error));
       const pattern = prefix + layer.route.path;
       const guarded = layer.route.stack.some((l) => typeof l.handle === 'function' && ACTRA_GUARD in l.handle);
       for (const method of Object.keys(layer.route.methods)) {
@@ -186,21 +194,20 @@ function route(http: ActraHttp, req: Request, res: Response, next: NextFunction,
  * on the app; without it the route answers 500 and the handler never runs.
  */
 export function guard(action: string, options?: RouteGuardOptions): RequestHandler {
-  const compile = lazyGuard(action, options);
+  const deferred = deferGuard(action, options);
   const handler = async function actraGuard(req: Request, res: Response, next: NextFunction): Promise<void> {
     const state = (req as StatefulRequest)[STATE];
     if (state === undefined) return send(res, notInstalledResponse('actraMiddleware'));
     let compiled: CompiledGuard;
     try {
-      compiled = compile(state.http);
+      compiled = deferred.compile(state.http);
     } catch (error) {
-      state.http.logger.warn({ action, code: (error as { code?: string }).code }, 'actra: guard failed to compile; the route is refused');
-      return send(res, notInstalledResponse(`a valid guard("${action}")`));
+      return send(res, state.http.failureResponse(error, neutral(req, req.baseUrl + req.path, {})));
     }
     const route = req.baseUrl + (typeof req.route?.path === 'string' ? req.route.path : req.path);
     await admit(state.http, req, res, next, compiled, route, req.params as Record<string, string>, state.base);
   };
-  return Object.assign(handler, { [ACTRA_GUARD]: true });
+  return Object.assign(handler, { [ACTRA_GUARD]: deferred });
 }
 
 /**
@@ -213,6 +220,6 @@ export function Guard(action: string, options?: RouteGuardOptions) {
     const guarded = function guardedMethod(this: This, req: Request, res: Response, next?: NextFunction) {
       return check(req, res, (error?: unknown) => (error === undefined ? method.call(this, req, res, next) : next?.(error)));
     };
-    return Object.assign(guarded, { [ACTRA_GUARD]: true }) as unknown as Fn;
+    return Object.assign(guarded, { [ACTRA_GUARD]: guardOf(check) }) as unknown as Fn;
   };
 }

@@ -1,7 +1,7 @@
 /** Fastify 5 adapter: `actraPlugin` (fastify-plugin, `preHandler`), route `config.actra`, `guard()` and `@Guard`. */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { ACTRA_GUARD, createActraHttp, isThenable, lazyGuard, notInstalledResponse } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, isThenable, notInstalledResponse } from '../src/http/index.js';
 import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 /** Route config: `config: { actra: 'refund' }` or `{ actra: { action: 'refund', fields, mode } }`. */
@@ -23,6 +23,13 @@ declare module 'fastify' {
 
 const ENTRY = Symbol('actra.route');
 type Entry = { readonly guard?: CompiledGuard; readonly routeLevel: boolean };
+/** The action types admitted for a request: a route-level guard does not evaluate one of them again. */
+const ADMITTED = Symbol('actra.admitted');
+type Marked = FastifyRequest & { [ADMITTED]: Set<string> | null };
+
+function markAdmitted(request: FastifyRequest, type: string): void {
+  ((request as Marked)[ADMITTED] ??= new Set()).add(type);
+}
 
 /** The neutral view of a Fastify request. */
 class FastifyNeutral implements NeutralRequest {
@@ -76,7 +83,10 @@ function apply(request: FastifyRequest, reply: FastifyReply, outcome: HandleOutc
 
 /** Runs admission; true when a response was sent (the handler must not run). */
 async function admit(http: ActraHttp, request: FastifyRequest, reply: FastifyReply, guard: CompiledGuard, route: string): Promise<boolean> {
-  return apply(request, reply, await http.admit(neutral(request, undefined, route), guard, route));
+  if ((request as Marked)[ADMITTED]?.has(guard.action.type) === true) return false;
+  const sent = apply(request, reply, await http.admit(neutral(request, undefined, route), guard, route));
+  if (!sent) markAdmitted(request, guard.action.type);
+  return sent;
 }
 
 /** Runs admission in a callback-style hook: synchronously when the decision is synchronous. */
@@ -84,7 +94,10 @@ function admitThen(http: ActraHttp, request: FastifyRequest, reply: FastifyReply
   const outcome = http.admit(neutral(request, undefined, pattern), guard, route);
   if (!isThenable(outcome)) {
     // After a response is sent the hook chain stops: `done` is called only to go on to the handler.
-    if (!apply(request, reply, outcome)) done();
+    if (!apply(request, reply, outcome)) {
+      markAdmitted(request, guard.action.type);
+      done();
+    }
     return;
   }
   outcome.then(function admitted(resolved) {
@@ -95,7 +108,9 @@ function admitThen(http: ActraHttp, request: FastifyRequest, reply: FastifyReply
       done(error as Error);
       return;
     }
-    if (!sent) done();
+    if (sent) return;
+    markAdmitted(request, guard.action.type);
+    done();
   });
 }
 
@@ -116,9 +131,11 @@ async function actraFastify(app: FastifyInstance, options: ActraHttpOptions): Pr
   const late = new WeakMap<object, Entry>();
   app.decorate('actraHttp', http);
   app.decorateRequest('actra', null);
+  app.decorateRequest(ADMITTED, null);
 
   app.addHook('onRoute', function actraOnRoute(route) {
     if ((route.config as Record<symbol, unknown> | undefined)?.[ENTRY] === 'approvals') return;
+    compileGuards(http, [...(route.preHandler === undefined ? [] : [route.preHandler].flat()), route.handler]);
     const entry = entryFor(http, route);
     if (entry.guard === undefined && !entry.routeLevel && route.method !== 'HEAD') unguarded.push(`${String(route.method)} ${route.url}`);
     route.config = { ...route.config, [ENTRY]: entry } as NonNullable<typeof route.config>;
@@ -134,7 +151,13 @@ async function actraFastify(app: FastifyInstance, options: ActraHttpOptions): Pr
     let entry = config[ENTRY] as Entry | 'approvals' | undefined;
     if (entry === 'approvals') return done();
     if (entry === undefined) {
-      entry = late.get(config) ?? entryFor(http, { method: options.method ?? request.method, url, config: options.config });
+      try {
+        entry = late.get(config) ?? entryFor(http, { method: options.method ?? request.method, url, config: options.config });
+      } catch (error) {
+        // A route registered before the plugin, with a bad config.actra: refused like a bad guard.
+        send(reply, http.failureResponse(error, neutral(request, undefined, url)));
+        return;
+      }
       late.set(config, entry);
     }
     if (entry.guard !== undefined) return admitThen(http, request, reply, entry.guard, url, url, done);
@@ -179,7 +202,7 @@ export const actraPlugin = fp(actraFastify, { fastify: '5.x', name: 'actra' });
 
 /** A route-level guard for `preHandler: guard('refund')`. Needs `actraPlugin`; without it the route answers 500. */
 export function guard(action: string, options?: RouteGuardOptions) {
-  const compile = lazyGuard(action, options);
+  const deferred = deferGuard(action, options);
   const handler = async function actraGuard(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     return (await check(request, reply)) ? reply : undefined;
   };
@@ -189,9 +212,16 @@ export function guard(action: string, options?: RouteGuardOptions) {
       send(reply, notInstalledResponse('actraPlugin'));
       return true;
     }
-    return admit(http, request, reply, compile(http), request.routeOptions.url ?? '');
+    let compiled: CompiledGuard;
+    try {
+      compiled = deferred.compile(http);
+    } catch (error) {
+      send(reply, http.failureResponse(error, neutral(request)));
+      return true;
+    }
+    return admit(http, request, reply, compiled, request.routeOptions.url ?? '');
   }
-  return Object.assign(handler, { [ACTRA_GUARD]: true, check });
+  return Object.assign(handler, { [ACTRA_GUARD]: deferred, check });
 }
 
 /**
@@ -204,6 +234,6 @@ export function Guard(action: string, options?: RouteGuardOptions) {
     const guarded = async function guardedMethod(this: This, request: FastifyRequest, reply: FastifyReply) {
       return (await check.check(request, reply)) ? reply : method.call(this, request, reply);
     };
-    return Object.assign(guarded, { [ACTRA_GUARD]: true }) as unknown as Fn;
+    return Object.assign(guarded, { [ACTRA_GUARD]: guardOf(check) }) as unknown as Fn;
   };
 }

@@ -3,13 +3,13 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { RouterRoute } from 'hono/types';
 import { createMiddleware } from 'hono/factory';
 import { matchedRoutes, routePath } from 'hono/route';
-import { ACTRA_GUARD, createActraHttp, invalidJson, isThenable, lazyGuard, notInstalledResponse, readRawBody, tooLarge } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, invalidJson, isJsonType, isThenable, notInstalledResponse, readRawBody, singleOrList, tooLarge } from '../src/http/index.js';
 import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
-    /** The Actra decision for this request; set on guarded routes before the handler runs. */
-    actra: ActraRequestDecision;
+    /** The Actra decision for this request; set on guarded routes before the handler runs, else undefined. */
+    actra: ActraRequestDecision | undefined;
   }
 }
 
@@ -19,7 +19,6 @@ const NO_BODY: { body?: unknown } = Object.freeze({});
 const STATE = Symbol('actra.hono');
 type Stateful = Request & { [STATE]?: State };
 type Params = Readonly<Record<string, string>>;
-const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
 
 async function readBody(c: Context, limit: number, raw: boolean): Promise<{ body?: unknown; rawBody?: string }> {
   const cache = c.req.bodyCache as unknown as { text?: Promise<string>; json?: Promise<unknown> };
@@ -34,7 +33,9 @@ async function readBody(c: Context, limit: number, raw: boolean): Promise<{ body
   if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
   cache.text = Promise.resolve(text);
   if (raw) return { rawBody: text };
-  if (text.length === 0 || !JSON_TYPE.test(c.req.header('content-type') ?? '')) return {};
+  if (text.length === 0) return {};
+  // Not JSON: handed on as text, which actions refuse (415) rather than read no fields from it.
+  if (!isJsonType(c.req.header('content-type'))) return { body: text };
   try {
     const body = JSON.parse(text) as unknown;
     cache.json ??= Promise.resolve(body);
@@ -74,7 +75,7 @@ class HonoRequest implements NeutralRequest {
   }
 
   get query(): Record<string, unknown> {
-    return (this.#query ??= this.#c.req.queries() as Record<string, unknown>);
+    return (this.#query ??= singleOrList(this.#c.req.queries()));
   }
 
   header(name: string): string | undefined {
@@ -143,13 +144,14 @@ async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, gua
  * @example
  * ```ts
  * app.use(actraMiddleware({ policy, jwt: { algorithms: ['HS256'], secret, issuer, audience }, routes: { 'POST /refunds/:id': 'refund' } }));
- * app.post('/refunds/:id', (c) => c.json({ decision: c.get('actra').decisionId }));
+ * app.post('/refunds/:id', (c) => c.json({ decision: c.get('actra')?.decisionId }));
  * ```
  */
 export function actraMiddleware(options: ActraHttpOptions): MiddlewareHandler & { report(app: { routes: readonly RouterRoute[] }): string[] } {
   const http = createActraHttp(options, { caseSensitive: true }, 'actraMiddleware');
   /** Logs (and returns) the routes of `app` that no guard covers; call it once the routes are declared. */
   function report(app: { routes: readonly RouterRoute[] }): string[] {
+    compileGuards(http, app.routes.map((r) => r.handler));
     const guarded = new Set(app.routes.filter((r) => ACTRA_GUARD in r.handler).map((r) => `${r.method} ${r.path}`));
     const unguarded = new Set<string>();
     for (const r of app.routes) {
@@ -195,20 +197,26 @@ export function actraMiddleware(options: ActraHttpOptions): MiddlewareHandler & 
 
 /** A route-level guard: `app.post('/refunds/:id', guard('refund'), handler)`. Needs `actraMiddleware`; without it, 500. */
 export function guard(action: string, options?: RouteGuardOptions): MiddlewareHandler {
-  const compile = lazyGuard(action, options);
+  const deferred = deferGuard(action, options);
   const handler = createMiddleware(async function actraGuard(c, next) {
     const state = (c.req.raw as Stateful)[STATE];
     if (state === undefined) return respond(c, notInstalledResponse('actraMiddleware'));
-    return admit(state.http, c, next, compile(state.http), routePath(c), function guardParams() {
+    let compiled: CompiledGuard;
+    try {
+      compiled = deferred.compile(state.http);
+    } catch (error) {
+      return respond(c, state.http.failureResponse(error, neutral(c, {}, {})));
+    }
+    return admit(state.http, c, next, compiled, routePath(c), function guardParams() {
       return c.req.param() as Record<string, string>;
     });
   });
-  return Object.assign(handler, { [ACTRA_GUARD]: true });
+  return Object.assign(handler, { [ACTRA_GUARD]: deferred });
 }
 
 /**
  * TC39 method decorator for class-based controllers: the method `(c)` runs only when allowed.
- * @example `class Refunds { @Guard('refund') create(c: Context) { return c.json(c.get('actra')) } }`
+ * @example `class Refunds { @Guard('refund') create(c: Context) { return c.json({ decision: c.get('actra')?.decisionId }) } }`
  */
 export function Guard(action: string, options?: RouteGuardOptions) {
   const check = guard(action, options);
@@ -220,6 +228,6 @@ export function Guard(action: string, options?: RouteGuardOptions) {
       });
       return stopped ?? result;
     };
-    return Object.assign(guarded, { [ACTRA_GUARD]: true }) as unknown as Fn;
+    return Object.assign(guarded, { [ACTRA_GUARD]: guardOf(check) }) as unknown as Fn;
   };
 }

@@ -86,9 +86,11 @@ export async function start(options: DeployGateOptions): Promise<RunningDeployGa
   app.use(actraMiddleware({ policy, jwt: auth.jwt, approvals, loaders: deployLoaders(options.clock ?? (() => new Date()), state), observers: [log] }));
   app.post('/deploys', guard('deploy'), async function deploy(c) {
     const body = await c.req.json<{ service: string; environment: string; version: string }>();
-    const record = { service: body.service, environment: body.environment, version: body.version, by: c.get('actra').actor.id };
+    const decision = c.get('actra'); // set by guard('deploy'): the handler only runs once admitted
+    if (decision === undefined) throw new Error('POST /deploys is not guarded');
+    const record = { service: body.service, environment: body.environment, version: body.version, by: decision.actor.id };
     deploys.push(record);
-    return c.json({ deployed: record, decisionId: c.get('actra').decisionId }, 201);
+    return c.json({ deployed: record, decisionId: decision.decisionId }, 201);
   });
   app.post('/rollbacks', guard('rollback'), async function rollback(c) {
     const body = await c.req.json<{ service: string; environment: string }>();

@@ -29,12 +29,13 @@ export async function start(options: RefundsExampleOptions): Promise<RunningExam
   app.get('/orders/:id', guard('read_order', { fields: { order_id: 'params.id' } }), function getOrder(c) {
     const order = desk.order(c.req.param('id'));
     if (order === undefined) return c.json({ error: 'order not found' }, 404);
-    return c.json({ order, decisionId: c.get('actra').decisionId });
+    return c.json({ order, decisionId: c.get('actra')?.decisionId });
   });
 
   app.post('/refunds', guard('refund'), async function createRefund(c) {
     const body = await c.req.json<{ order_id: string; amount: number; currency: string }>();
-    const decision = c.get('actra');
+    const decision = c.get('actra'); // set by guard('refund'): the handler only runs once admitted
+    if (decision === undefined) throw new Error('POST /refunds is not guarded');
     const refund = desk.refund({ orderId: body.order_id, amount: body.amount, currency: body.currency, issuedBy: decision.actor.id });
     if (refund === undefined) return c.json({ error: 'order not found' }, 404);
     return c.json({ refund, decisionId: decision.decisionId, approvalId: decision.approval?.id }, 201);

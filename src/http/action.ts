@@ -1,6 +1,7 @@
 /** Builds the policy action from a request's params, body and query, compiled once per route. */
 import type { ActionInput, FieldSpec, SchemaInfo } from '../core/types.js';
 import { ActraInputError, ActraOptionsError } from '../errors.js';
+import { actionBody } from './body.js';
 import type { NeutralRequest } from './types.js';
 
 /** Keys that are never read from request data, whatever the schema says. */
@@ -35,6 +36,11 @@ export interface ActionBuilder {
   readonly type: string;
   /** True when some field may come from the body (adapters that parse lazily read it only then). */
   readonly needsBody: boolean;
+  /**
+   * Builds the action from the request.
+   * @throws ActraInputError (`ACTRA_INPUT`) for a wrongly typed field; ActraError `ACTRA_BAD_REQUEST`
+   *   (415, 400) when the action reads the body and the body is not a JSON object (see `actionBody`).
+   */
   build(req: NeutralRequest): ActionInput;
 }
 
@@ -62,17 +68,19 @@ export function compileAction(spec: ActionSpec, schema: SchemaInfo, where: strin
   }
   const type = spec.action;
   const mapper = spec.mapper;
-  const needsBody = mapper !== undefined || readers.some(function readsBody(r) {
+  const readsBody = readers.some(function readsBody(r) {
     return r.sources.some(function isBody(s) {
       return s.from === 'body';
     });
   });
+  const needsBody = mapper !== undefined || readsBody;
 
   return {
     type,
     needsBody,
     build: mapper
       ? function buildMappedAction(req) {
+          actionBody(req);
           const mapped = mapper(req);
           const action: Record<string, unknown> = { type };
           for (const reader of readers) {
@@ -84,9 +92,10 @@ export function compileAction(spec: ActionSpec, schema: SchemaInfo, where: strin
         }
       : function buildAction(req) {
           const action: Record<string, unknown> = { type };
+          const body = readsBody ? actionBody(req) : undefined;
           for (const reader of readers) {
             for (const source of reader.sources) {
-              const found = read(req[source.from], source.path);
+              const found = read(source.from === 'body' ? body : req[source.from], source.path);
               if (found === MISSING) continue;
               action[reader.name] = coerce(found, reader, source.from);
               break;

@@ -1,5 +1,19 @@
-/** Reads a request body stream with a size limit (approval decisions need the raw text for signatures). */
-import { ActraError } from '../errors.js';
+/** Request bodies: reading a stream with a size limit, and the JSON object action fields are read from. */
+import { ActraError, ActraOptionsError } from '../errors.js';
+import type { NeutralRequest } from './types.js';
+
+/**
+ * What an adapter puts in `NeutralRequest.body` when the request has a body that no parser read
+ * (Express without `express.json()` for its content type): Actra refuses it rather than guess.
+ */
+export const UNPARSED_BODY: unique symbol = Symbol.for('actra.unparsedBody');
+
+const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
+
+/** True for `application/json` and `application/<anything>+json`, parameters allowed. */
+export function isJsonType(contentType: string | undefined): boolean {
+  return contentType !== undefined && JSON_TYPE.test(contentType);
+}
 
 /**
  * Reads a Node.js readable request to a UTF-8 string.
@@ -25,4 +39,34 @@ export function tooLarge(limit: number): ActraError {
 /** The 400 error for a body that is not valid JSON. */
 export function invalidJson(): ActraError {
   return new ActraError('ACTRA_BAD_REQUEST', 'the request body is not valid JSON', { statusCode: 400 });
+}
+
+/** The 415 error for a body Actra cannot read because it is not JSON. */
+export function notJson(): ActraError {
+  return new ActraError('ACTRA_BAD_REQUEST', 'the request body must be application/json', { statusCode: 415 });
+}
+
+/** The 400 error for a JSON body that is not an object (an array, a string, a number, null). */
+export function notAnObject(): ActraError {
+  return new ActraError('ACTRA_BAD_REQUEST', 'the request body must be a JSON object', { statusCode: 400 });
+}
+
+/**
+ * The body action fields are read from: a JSON object, or `undefined` when the request has none.
+ * Any other body is refused, so the handler can never act on fields the policy did not see (a
+ * `text/plain` body that the handler parses as JSON anyway, for example).
+ * @throws ActraError `ACTRA_BAD_REQUEST` — 415 for a body that is not JSON, 400 for JSON that is
+ *   not an object; ActraOptionsError (`ACTRA_OPTIONS`, 500) for a JSON body no parser read.
+ */
+export function actionBody(req: NeutralRequest): Readonly<Record<string, unknown>> | undefined {
+  const body = req.body;
+  if (body === undefined) return undefined;
+  if (typeof body === 'object' && body !== null && !Array.isArray(body) && !ArrayBuffer.isView(body)) return body as Readonly<Record<string, unknown>>;
+  if (body === '' || (ArrayBuffer.isView(body) && body.byteLength === 0)) return undefined;
+  const json = isJsonType(req.header('content-type'));
+  if (body === UNPARSED_BODY) {
+    if (json) throw new ActraOptionsError('a JSON request body was not parsed: install a JSON body parser (express.json()) before Actra');
+    throw notJson();
+  }
+  throw json ? notAnObject() : notJson();
 }

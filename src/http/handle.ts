@@ -61,6 +61,8 @@ export class ActraHttp {
   readonly #approvalRoutes: ApprovalRoutesHandler | undefined;
   readonly #approvalsPath: string;
   readonly #check: (request: CheckRequest<NeutralRequest>) => CheckResult | Promise<CheckResult>;
+  /** Messages of the configuration errors logged already: each is logged once, not once per request. */
+  readonly #misconfigured = new Set<string>();
 
   constructor(options: HttpOptions, parts: ActraHttpParts) {
     this.options = parseHttpOptions(options, 'actra');
@@ -234,7 +236,19 @@ export class ActraHttp {
     return this.#failure(error, this.requestId(req), req);
   }
 
+  /**
+   * Logs a configuration error found while serving (a guard that does not compile), once per
+   * distinct message; the requests it affects are answered 500 `ACTRA_OPTIONS` with a generic detail.
+   */
+  misconfigured(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (this.#misconfigured.has(message) || this.#misconfigured.size >= 100) return;
+    this.#misconfigured.add(message);
+    this.logger.warn({ code: 'ACTRA_OPTIONS', error: message }, 'actra: misconfigured; affected requests are refused with 500');
+  }
+
   #failure(error: unknown, requestId: string, req: NeutralRequest): NeutralResponse {
+    if (error instanceof ActraError && error.code === 'ACTRA_OPTIONS') this.misconfigured(error);
     if (error instanceof ActraAuthError || (error instanceof ActraError && error.code === 'ACTRA_UNAUTHENTICATED')) {
       const tokenSent = req.header('authorization') !== undefined;
       return unauthorizedResponse(error, tokenSent, this.options.realm, requestId, this.options.requestIdHeader);
@@ -253,19 +267,6 @@ function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T
 
 /** Marks route-level guard functions so adapters can tell guarded routes from unguarded ones. */
 export const ACTRA_GUARD: unique symbol = Symbol.for('actra.guard');
-
-/** A guard declared before the middleware exists: compiled on first use, once per `ActraHttp`. */
-export function lazyGuard(action: string, options: RouteGuardOptions = {}): (http: ActraHttp) => CompiledGuard {
-  const compiled = new WeakMap<ActraHttp, CompiledGuard>();
-  return function compiledFor(http) {
-    let guard = compiled.get(http);
-    if (guard === undefined) {
-      guard = http.compileGuard(action, options);
-      compiled.set(http, guard);
-    }
-    return guard;
-  };
-}
 
 /** 500 problem for a guard used without the app-level middleware or plugin installed. */
 export function notInstalledResponse(what: string): NeutralResponse {

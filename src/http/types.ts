@@ -10,7 +10,11 @@ export interface NeutralRequest {
   readonly routePattern?: string;
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, unknown>>;
-  /** The parsed body (JSON object), or undefined. */
+  /**
+   * The parsed body (a JSON object); `undefined` when there is none; the body as read (a string,
+   * a buffer) when it is not JSON; `UNPARSED_BODY` when a body was sent that no parser read.
+   * Actions that read the body refuse all but a JSON object or no body.
+   */
   readonly body: unknown;
   /** The raw body text, when the adapter has it (needed to verify inbound webhook signatures). */
   readonly rawBody?: string;

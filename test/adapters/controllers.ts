@@ -14,6 +14,13 @@ export class ExpressRefunds {
     this.calls.push('decorator');
     res.json({ route: 'decorator', decisionId: req.actra?.decisionId ?? null, effect: req.actra?.decision?.effect ?? null, mode: req.actra?.mode ?? null });
   }
+
+  /** `payout` is not declared in the schema, and this method is reached through a wrapper: found at request time only. */
+  @ExpressGuard('payout')
+  misconfigured(_req: ExpressRequest, res: ExpressResponse, _next?: NextFunction): void {
+    this.calls.push('misconfigured');
+    res.json({ route: 'misconfigured' });
+  }
 }
 
 export class FastifyRefunds {
@@ -24,6 +31,13 @@ export class FastifyRefunds {
     this.calls.push('decorator');
     return { route: 'decorator', decisionId: request.actra?.decisionId ?? null, effect: request.actra?.decision?.effect ?? null, mode: request.actra?.mode ?? null };
   }
+
+  /** `payout` is not declared in the schema, and this method is reached through a wrapper: found at request time only. */
+  @FastifyGuard('payout')
+  async misconfigured(_request: FastifyRequest, _reply: FastifyReply): Promise<unknown> {
+    this.calls.push('misconfigured');
+    return { route: 'misconfigured' };
+  }
 }
 
 export class HonoRefunds {
@@ -33,6 +47,13 @@ export class HonoRefunds {
   create(c: Context): Response {
     this.calls.push('decorator');
     const actra = c.get('actra');
-    return c.json({ route: 'decorator', decisionId: actra.decisionId, effect: actra.decision?.effect ?? null, mode: actra.mode });
+    return c.json({ route: 'decorator', decisionId: actra?.decisionId ?? null, effect: actra?.decision?.effect ?? null, mode: actra?.mode ?? null });
+  }
+
+  /** `payout` is not declared in the schema, and this method is reached through a wrapper: found at request time only. */
+  @HonoGuard('payout')
+  misconfigured(c: Context): Response {
+    this.calls.push('misconfigured');
+    return c.json({ route: 'misconfigured' });
   }
 }

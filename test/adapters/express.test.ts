@@ -2,9 +2,10 @@ import express, { type Request, type Response } from 'express';
 import request from 'supertest';
 import { actraMiddleware, captureRawBody, guard } from '../../adapters/express.js';
 import { loadControllers } from './decorated.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { ActraRequestDecision } from '../../src/http/index.js';
 import { contractSuite, ROUTES, type Factory, type Res, type SendInit } from './contract.js';
-import { compilePolicy } from './fixtures.js';
+import { AUDIENCE, compilePolicy, HS_SECRET, hsToken, ISSUER } from './fixtures.js';
 
 function reply(name: string, calls: string[]) {
   return function handler(req: Request, res: Response): void {
@@ -25,18 +26,27 @@ const factory: Factory = async (options, calls) => {
   app.post('/warned/:id', reply('warned', calls));
   app.post('/mapped/:refundId', reply('mapped', calls));
   app.post('/guarded/:id', guard('refund'), reply('guard', calls));
+  app.post('/guarded-warn/:id', guard('refund', { mode: 'warn' }), reply('guard-warn', calls));
+  app.post('/double/:id', guard('refund'), reply('double', calls));
+  app.post('/computed/:id', reply('computed', calls));
+  app.get('/export', reply('export', calls));
+  app.post('/transfers', reply('transfer', calls));
   app.post('/controller/:id', (req, res, next) => controller.create(req, res, next));
+  app.post('/misconfigured/:id', (req, res, next) => controller.misconfigured(req, res, next));
   app.get('/health', reply('health', calls));
   const api = express.Router();
   api.post('/refunds/:id', reply('mounted', calls));
+  api.post('/guarded/:id', guard('refund'), reply('mounted-guard', calls));
   app.use('/api/v1', api);
 
   return {
     protoKeys: 'kept',
+    // Express routes case-insensitively and ignores a trailing slash by default; Actra sees every request.
+    routing: { caseSensitive: false, exactSlashes: false },
     async send(method: string, path: string, init: SendInit = {}): Promise<Res> {
       let req = request(app)[method.toLowerCase() as 'get'](path);
       for (const [name, value] of Object.entries(init.headers ?? {})) req = req.set(name, value);
-      if (init.rawBody !== undefined) req = req.set('content-type', 'application/json').send(init.rawBody);
+      if (init.rawBody !== undefined) req = req.set('content-type', init.contentType ?? 'application/json').send(init.rawBody);
       else if (init.body !== undefined) req = req.send(init.body as object);
       const res = await req;
       const text = res.text ?? '';
@@ -69,5 +79,62 @@ describe('Express start-up notice', () => {
     await request(app).get('/health');
     await request(app).get('/health');
     expect(warnings).toEqual([{ unguarded: ['GET /health', 'DELETE /admin/users/:id'] }]);
+  });
+});
+
+describe('Express guards checked on the first request', () => {
+  it('logs a guard of an undeclared action on the first request, and refuses only its route with a generic 500', async () => {
+    const warnings: { obj: unknown; msg: string | undefined }[] = [];
+    const calls: string[] = [];
+    const app = express();
+    app.use(express.json());
+    app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'x' }), logger: { info() {}, warn: (obj: unknown, msg?: string) => void warnings.push({ obj, msg }) } }));
+    app.post('/payouts/:id', guard('payout'), (_req, res) => void (calls.push('payout'), res.end()));
+    app.get('/health', (_req, res) => void res.end('ok'));
+    const health = await request(app).get('/health');
+    expect(health.status).toBe(200);
+    const misconfigured = { obj: { code: 'ACTRA_OPTIONS', error: 'guard("payout"): action "payout" is not declared in the schema' }, msg: 'actra: misconfigured; affected requests are refused with 500' };
+    expect(warnings.filter((w) => w.msg === misconfigured.msg)).toEqual([misconfigured]);
+    const payout = await request(app).post('/payouts/p1').send({ amount: 5 });
+    expect(payout.status).toBe(500);
+    expect(payout.body).toMatchObject({ code: 'ACTRA_OPTIONS', detail: 'Actra is misconfigured.' });
+    expect(warnings.filter((w) => w.msg === misconfigured.msg)).toEqual([misconfigured]);
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('Express bodies no parser read', () => {
+  it('refuses a JSON body on a route reading the body when no JSON parser is installed: 500, logged', async () => {
+    const warnings: unknown[] = [];
+    const calls: string[] = [];
+    const app = express();
+    app.use(actraMiddleware({ policy: compilePolicy(), jwt: { algorithms: ['HS256'], secret: HS_SECRET, issuer: ISSUER, audience: AUDIENCE }, routes: { 'POST /transfers': 'transfer' }, logger: { info() {}, warn: (obj: unknown) => void warnings.push(obj) } }));
+    app.post('/transfers', (_req, res) => void (calls.push('transfer'), res.end()));
+    const authorization = `Bearer ${await hsToken()}`;
+    const json = await request(app).post('/transfers').set('authorization', authorization).set('content-type', 'application/json').send('{"amount":5000}');
+    expect(json.status).toBe(500);
+    expect(json.body).toMatchObject({ code: 'ACTRA_OPTIONS', detail: 'Actra is misconfigured.' });
+    expect(warnings).toEqual([{ code: 'ACTRA_OPTIONS', error: 'a JSON request body was not parsed: install a JSON body parser (express.json()) before Actra' }]);
+    const text = await request(app).post('/transfers').set('authorization', authorization).set('content-type', 'text/plain').send('{"amount":5000}');
+    expect(text.status).toBe(415);
+    expect(text.body).toMatchObject({ code: 'ACTRA_BAD_REQUEST', detail: 'the request body must be application/json' });
+    const none = await request(app).post('/transfers').set('authorization', authorization);
+    expect(none.status).toBe(200);
+    expect(calls).toEqual(['transfer']);
+  });
+});
+
+describe('Express types', () => {
+  it('types req.actra as the decision or undefined', async () => {
+    expectTypeOf<Request['actra']>().toEqualTypeOf<ActraRequestDecision | undefined>();
+    const app = express();
+    app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'x' }), logger: { info() {}, warn() {} } }));
+    app.get('/export', guard('export'), (req, res) => {
+      expectTypeOf(req.actra).toEqualTypeOf<ActraRequestDecision | undefined>();
+      res.json({ guarded: req.actra?.decisionId !== undefined });
+    });
+    app.get('/health', (req, res) => void res.json({ guarded: req.actra !== undefined }));
+    expect((await request(app).get('/export?rows=5')).body).toEqual({ guarded: true });
+    expect((await request(app).get('/health')).body).toEqual({ guarded: false });
   });
 });

@@ -1,12 +1,17 @@
 /** Shared fixtures of the adapter tests: the refund policy, keys, tokens, a controllable loader. */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { Webhook } from 'standardwebhooks';
 import { Actra } from '../../src/core/actra.js';
 import type { Policy } from '../../src/core/types.js';
 import { Approvals } from '../../src/approvals/approvals.js';
 import { MemoryApprovalStore } from '../../src/approvals/stores/memory-store.js';
+import { SqliteApprovalStore } from '../../src/approvals/stores/sqlite-store.js';
 import type { SnapshotLoader } from '../../src/runtime/types.js';
 import type { NeutralRequest } from '../../src/http/types.js';
 
@@ -17,6 +22,10 @@ actions:
     fields: { amount: number, currency: string?, id: string? }
   read_refund:
     fields: { id: string }
+  export:
+    fields: { rows: number }
+  transfer:
+    fields: { amount: number?, note: string? }
 actor:
   fields: { role: string }
 snapshot:
@@ -51,6 +60,18 @@ rules:
     scope: { action: read_refund }
     when: { subject: { domain: snapshot, field: account_tier }, operator: equals, value: { literal: SNAP-TIER-Q93 } }
     effect: allow
+  - id: block_big_export
+    scope: { action: export }
+    when: { subject: { domain: action, field: rows }, operator: greater_than, value: { literal: 1000 } }
+    effect: block
+    reason: export.large
+    message: Exports are limited to 1000 rows.
+  - id: block_large_transfer
+    scope: { action: transfer }
+    when: { subject: { domain: action, field: amount }, operator: greater_than, value: { literal: 1000 } }
+    effect: block
+    reason: transfer.large
+    message: Transfers over 1000 are blocked.
 `;
 
 /** Values that must never appear in a response: a claim value, the subject, a snapshot value. */
@@ -93,6 +114,35 @@ export async function newApprovals(policy: Policy): Promise<Approvals> {
   const store = new MemoryApprovalStore();
   await store.init();
   return new Approvals({ store, policy, inboundSecrets: [{ name: 'chatops', secret: INBOUND_SECRET }] });
+}
+
+/**
+ * Approvals on a real SQLite file whose database is closed after `init()`: every store operation
+ * then fails inside better-sqlite3 ("The database connection is not open").
+ */
+export async function closedStoreApprovals(policy: Policy): Promise<{ approvals: Approvals; cleanup(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'actra-closed-store-'));
+  const database = new Database(join(dir, 'approvals.db'));
+  const store = new SqliteApprovalStore({ database });
+  await store.init();
+  database.close();
+  const approvals = new Approvals({ store, policy, inboundSecrets: [{ name: 'chatops', secret: INBOUND_SECRET }] });
+  return { approvals, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** `policy` with an engine that fails as a bug would: `evaluate` throws a plain error mentioning a snapshot value. */
+export function failingEngine(policy: Policy): Policy {
+  return new Proxy(policy, {
+    get(target, key) {
+      if (key === 'evaluate' || key === 'evaluateAction') {
+        return function brokenEvaluate(): never {
+          throw new TypeError(`cannot read properties of undefined (reading ${SNAPSHOT_VALUE})`);
+        };
+      }
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /** Signs a webhook body per Standard Webhooks; returns the three headers. */

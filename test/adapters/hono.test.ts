@@ -1,6 +1,7 @@
-import { Hono, type Context } from 'hono';
-import { describe, expect, it } from 'vitest';
+import { Hono, type Context, type ContextVariableMap } from 'hono';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { actraMiddleware, guard } from '../../adapters/hono.js';
+import type { ActraRequestDecision } from '../../src/http/index.js';
 import { contractSuite, ROUTES, type Factory, type Res, type SendInit } from './contract.js';
 import { loadControllers } from './decorated.js';
 import { compilePolicy } from './fixtures.js';
@@ -8,7 +9,7 @@ import { compilePolicy } from './fixtures.js';
 function reply(name: string, calls: string[]) {
   return function handler(c: Context): Response {
     calls.push(name);
-    const actra = c.get('actra') as ReturnType<Context['get']> | undefined;
+    const actra = c.get('actra');
     return c.json({ route: name, decisionId: actra?.decisionId ?? null, effect: actra?.decision?.effect ?? null, mode: actra?.mode ?? null });
   };
 }
@@ -24,20 +25,29 @@ const factory: Factory = async (options, calls) => {
   app.post('/warned/:id', reply('warned', calls));
   app.post('/mapped/:refundId', reply('mapped', calls));
   app.post('/guarded/:id', guard('refund'), reply('guard', calls));
+  app.post('/guarded-warn/:id', guard('refund', { mode: 'warn' }), reply('guard-warn', calls));
+  app.post('/double/:id', guard('refund'), reply('double', calls));
+  app.post('/computed/:id', reply('computed', calls));
+  app.get('/export', reply('export', calls));
+  app.post('/transfers', reply('transfer', calls));
   app.post('/controller/:id', (c) => controller.create(c));
+  app.post('/misconfigured/:id', (c) => controller.misconfigured(c));
   app.get('/health', reply('health', calls));
   const api = new Hono();
   api.post('/refunds/:id', reply('mounted', calls));
+  api.post('/guarded/:id', guard('refund'), reply('mounted-guard', calls));
   app.route('/api/v1', api);
 
   return {
     protoKeys: 'kept',
+    // Hono's router is case-sensitive; Actra sees every request and matches slashes leniently.
+    routing: { caseSensitive: true, exactSlashes: false },
     async send(method: string, path: string, init: SendInit = {}): Promise<Res> {
       const headers: Record<string, string> = { ...init.headers };
       let body: string | undefined;
       if (init.rawBody !== undefined) body = init.rawBody;
       else if (init.body !== undefined) body = JSON.stringify(init.body);
-      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (body !== undefined) headers['content-type'] = (init.rawBody !== undefined ? init.contentType : undefined) ?? 'application/json';
       const res = await app.request(path, { method, headers, ...(body === undefined ? {} : { body }) });
       const text = await res.text();
       const out: Record<string, string> = {};
@@ -95,5 +105,33 @@ describe('Hono middleware options', () => {
 
   it('fails at creation with ACTRA_OPTIONS for an unknown option', () => {
     expect(() => actraMiddleware({ policy: compilePolicy(), unmatch: 'deny' } as never)).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'actraMiddleware: unknown option "unmatch"' }));
+  });
+});
+
+describe('Hono guards checked by report(app)', () => {
+  it('throws ACTRA_OPTIONS from report(app) for guard() of an undeclared action, sub-apps included', () => {
+    const middleware = actraMiddleware({ policy: compilePolicy(), routes: ROUTES, logger: { info() {}, warn() {} } });
+    const app = new Hono();
+    app.use(middleware);
+    app.post('/guarded/:id', guard('refund'), (c) => c.text('x'));
+    const admin = new Hono();
+    admin.post('/payouts/:id', guard('payout'), (c) => c.text('x'));
+    app.route('/admin', admin);
+    expect(() => middleware.report(app)).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'guard("payout"): action "payout" is not declared in the schema' }));
+  });
+});
+
+describe('Hono types', () => {
+  it('types c.get(\'actra\') as the decision or undefined', async () => {
+    expectTypeOf<ContextVariableMap['actra']>().toEqualTypeOf<ActraRequestDecision | undefined>();
+    const app = new Hono();
+    app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'x' }), logger: { info() {}, warn() {} } }));
+    app.get('/export', guard('export'), (c) => {
+      expectTypeOf(c.get('actra')).toEqualTypeOf<ActraRequestDecision | undefined>();
+      return c.json({ guarded: c.get('actra')?.decisionId !== undefined });
+    });
+    app.get('/health', (c) => c.json({ guarded: c.get('actra') !== undefined }));
+    expect(await (await app.request('/export?rows=5')).json()).toEqual({ guarded: true });
+    expect(await (await app.request('/health')).json()).toEqual({ guarded: false });
   });
 });

@@ -1,9 +1,9 @@
 /** The framework-neutral request pipeline: route → action → actor → runtime.check → response. */
-import { randomUUID } from 'node:crypto';
 import { ActraAuthError, ActraError, ActraOptionsError } from '../errors.js';
 import type { ActionInput } from '../core/types.js';
 import type { Actor, CheckRequest, CheckResult, Mode } from '../runtime/types.js';
 import { isThenable } from '../runtime/snapshot.js';
+import { pooledIdGenerator } from '../runtime/ids.js';
 import { compileAction, type ActionBuilder } from './action.js';
 import { guardOptionsSchema, parseHttpOptions, type HttpLogger, type HttpOptions, type HttpRuntimeLike, type ResolvedHttpOptions, type RouteGuardOptions } from './options.js';
 import { parseOptions } from '../options.js';
@@ -60,6 +60,7 @@ export class ActraHttp {
   readonly #actor: RequestActorResolver | undefined;
   readonly #approvalRoutes: ApprovalRoutesHandler | undefined;
   readonly #approvalsPath: string;
+  readonly #ids = pooledIdGenerator();
   readonly #check: (request: CheckRequest<NeutralRequest>) => CheckResult | Promise<CheckResult>;
   /** Messages of the configuration errors logged already: each is logged once, not once per request. */
   readonly #misconfigured = new Set<string>();
@@ -115,10 +116,10 @@ export class ActraHttp {
     }
   }
 
-  /** The request id: the incoming header when well-formed, else a fresh UUID. */
+  /** The request id: the incoming header when well-formed, else a fresh `req_` id. */
   requestId(req: NeutralRequest): string {
     const incoming = req.header(this.options.requestIdHeader);
-    return incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    return incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : this.#ids('request');
   }
 
   /** True when `path` is under `<base><approvalsPrefix>/approvals`. */

@@ -27,33 +27,35 @@ export interface CompileResult {
  * const { policy, issues } = compileSources({ schema: { text, file: 'schema.yaml' }, policy: { text: p, file: 'policy.yaml' } });
  */
 export function compileSources(sources: { schema: Source; policy: Source; governance?: Source }): CompileResult {
-  const first = compileWith(sources, 'fast');
-  // Issue positions come from the library: a compile with any issue is redone on the library's parse alone.
-  return first.result.issues.length > 0 && first.fast ? compileWith(sources, 'library').result : first.result;
+  return compileAvailable(sources);
 }
 
 /**
  * Compiles with a chosen YAML reader (internal: tests compare the two readers); `fast` tells
- * whether the fast reader parsed any of the documents.
+ * whether the fast reader parsed any of the documents. A missing source (a file that could not be
+ * read) is skipped; the others are still checked, as far as they can be without it.
  * @internal
  */
-export function compileWith(sources: { schema: Source; policy: Source; governance?: Source }, reader: YamlReader): { result: CompileResult; fast: boolean } {
+export function compileWith(sources: { schema?: Source; policy?: Source; governance?: Source }, reader: YamlReader): { result: CompileResult; fast: boolean } {
   const sink = new IssueSink();
-  const schemaFile = parseSource(sources.schema, sink, reader);
+  const schemaFile = sources.schema === undefined ? undefined : parseSource(sources.schema, sink, reader);
+  // Without a schema (unreadable, empty, not a mapping) the policy and governance are still read for
+  // their structure, so that every problem is reported at once; no policy comes out of it.
   const schema = schemaFile === undefined ? undefined : readSchema(schemaFile);
-  const policyFile = parseSource(sources.policy, sink, reader);
-  const read = policyFile === undefined || schema === undefined ? undefined : readPolicy(policyFile, schema);
+  const policyFile = sources.policy === undefined ? undefined : parseSource(sources.policy, sink, reader);
+  const read = policyFile === undefined ? undefined : readPolicy(policyFile, schema);
   let governance: ReturnType<typeof readGovernance>;
   let governanceFast = false;
   if (sources.governance !== undefined) {
     const governanceFile = parseSource(sources.governance, sink, reader);
     governanceFast = governanceFile?.fast === true;
-    if (governanceFile !== undefined && schema !== undefined) {
+    if (governanceFile !== undefined) {
       const before = sink.issues.length;
       governance = readGovernance(governanceFile, schema);
-      // A governance document with any problem is not applied (its selections could be wrong).
+      // A governance document with any problem is not applied (its selections could be wrong), nor is
+      // one checked against rules read without a schema (their scopes could not be checked).
       if (sink.issues.length > before) governance = undefined;
-      if (governance !== undefined && read !== undefined) checkGovernance(governanceFile, governance, read.rules);
+      if (governance !== undefined && read !== undefined && schema !== undefined) checkGovernance(governanceFile, governance, read.rules);
     }
   }
   const issues = sink.issues;
@@ -62,6 +64,13 @@ export function compileWith(sources: { schema: Source; policy: Source; governanc
   if (sources.governance !== undefined && governance === undefined) return { result: { issues }, fast };
   const hash = policyHashOf(schema, read.policy, governance);
   return { result: { policy: new CompiledPolicy(schema, read.policy, hash), issues }, fast };
+}
+
+/** `compileSources` for sources that may be missing (files that could not be read). */
+function compileAvailable(sources: { schema?: Source; policy?: Source; governance?: Source }): CompileResult {
+  const first = compileWith(sources, 'fast');
+  // Issue positions come from the library: a compile with any issue is redone on the library's parse alone.
+  return first.result.issues.length > 0 && first.fast ? compileWith(sources, 'library').result : first.result;
 }
 
 /** Reads a file as a source, or records FILE_NOT_FOUND / YAML_LIMIT. */
@@ -100,8 +109,15 @@ function compilePaths(schemaPath: string, policyPath: string, governancePath: st
     }
     if (exists) governance = readSource(governancePath, sink);
   }
-  if (sink.issues.length > 0 || schema === undefined || policy === undefined) return { issues: sink.issues };
-  return compileSources(governance === undefined ? { schema, policy } : { schema, policy, governance });
+  if (sink.issues.length === 0 && schema !== undefined && policy !== undefined) {
+    return compileSources(governance === undefined ? { schema, policy } : { schema, policy, governance });
+  }
+  // A file could not be read: still check the ones that could, so that every problem shows at once.
+  const available: { schema?: Source; policy?: Source; governance?: Source } = {};
+  if (schema !== undefined) available.schema = schema;
+  if (policy !== undefined) available.policy = policy;
+  if (governance !== undefined) available.governance = governance;
+  return { issues: [...sink.issues, ...compileAvailable(available).issues] };
 }
 
 /**

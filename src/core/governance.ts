@@ -36,7 +36,7 @@ export interface GovernanceRuleDef {
   readonly node: Node | null;
 }
 
-function readWhere(file: YamlFile, schema: SchemaInfo, node: Node | null, path: Path, ruleId: string | undefined): GovernanceWhere | undefined {
+function readWhere(file: YamlFile, schema: SchemaInfo | undefined, node: Node | null, path: Path, ruleId: string | undefined): GovernanceWhere | undefined {
   if (file.scalar(node) === null) return {};
   const entries = file.map(node, path, 'select.where', ['id', 'effect', 'scope', 'when'], ruleId);
   if (entries === undefined) return undefined;
@@ -44,13 +44,13 @@ function readWhere(file: YamlFile, schema: SchemaInfo, node: Node | null, path: 
   let ok = true;
   const id = entries.get('id');
   if (id !== undefined) {
-    const value = file.string(id.value, [...path, 'id'], 'select.where.id', ruleId);
+    const value = file.text(id.value, [...path, 'id'], 'select.where.id', ruleId);
     if (value === undefined) ok = false;
     else where.id = value;
   }
   const effect = entries.get('effect');
   if (effect !== undefined) {
-    const value = file.string(effect.value, [...path, 'effect'], 'select.where.effect', ruleId);
+    const value = file.text(effect.value, [...path, 'effect'], 'select.where.effect', ruleId);
     if (value !== undefined && !EFFECTS.includes(value as Effect)) {
       file.issue('INVALID_VALUE', `select.where.effect must be one of ${EFFECTS.join(', ')}, not "${value}"${didYouMean(value, EFFECTS)}`, file.resolve(effect.value), [...path, 'effect'], ruleId);
       ok = false;
@@ -72,9 +72,9 @@ function readWhere(file: YamlFile, schema: SchemaInfo, node: Node | null, path: 
       for (const key of ['action', 'actor'] as const) {
         const entry = scopeEntries.get(key);
         if (entry === undefined) continue;
-        const value = file.string(entry.value, [...path, 'scope', key], `select.where.scope.${key}`, ruleId);
+        const value = file.text(entry.value, [...path, 'scope', key], `select.where.scope.${key}`, ruleId);
         if (value === undefined) ok = false;
-        else if (key === 'action' && !schema.actions.has(value)) {
+        else if (key === 'action' && schema !== undefined && !schema.actions.has(value)) {
           file.issue('UNKNOWN_ACTION', `unknown action "${value}"${didYouMean(value, schema.actions.keys())}`, file.resolve(entry.value), [...path, 'scope', key], ruleId);
           ok = false;
         } else out[key] = value;
@@ -97,7 +97,7 @@ function readWhere(file: YamlFile, schema: SchemaInfo, node: Node | null, path: 
           for (const key of ['domain', 'field'] as const) {
             const entry = subjectEntries.get(key);
             if (entry === undefined) continue;
-            const value = file.string(entry.value, [...path, 'when', 'subject', key], `select.where.when.subject.${key}`, ruleId);
+            const value = file.text(entry.value, [...path, 'when', 'subject', key], `select.where.when.subject.${key}`, ruleId);
             if (value === undefined) ok = false;
             else if (key === 'domain' && !DOMAINS.includes(value)) {
               file.issue('UNKNOWN_DOMAIN', `unknown domain "${value}"${didYouMean(value, DOMAINS)}`, file.resolve(entry.value), [...path, 'when', 'subject', key], ruleId);
@@ -150,8 +150,18 @@ function readMust(file: YamlFile, node: Node | null, path: Path, ruleId: string 
   }
 }
 
-/** Reads governance.yaml; issues go to the file's sink. Returns undefined when it has problems. */
-export function readGovernance(file: YamlFile, schema: SchemaInfo): GovernanceRuleDef[] | undefined {
+/** A governance rule's `error`: any scalar's text, empty included (Actra v1 accepts `error: ""`). */
+function errorText(file: YamlFile, node: Node | null, path: Path, ruleId: string | undefined): string | undefined {
+  const text = file.scalarText(node) ?? (file.scalar(node) === null ? '' : undefined);
+  if (text === undefined) file.issue('INVALID_TYPE', 'error must be a string', file.resolve(node) ?? node, path, ruleId);
+  return text;
+}
+
+/**
+ * Reads governance.yaml; issues go to the file's sink. Returns undefined when it has problems.
+ * Without a schema (schema.yaml could not be read) action names go unchecked.
+ */
+export function readGovernance(file: YamlFile, schema: SchemaInfo | undefined): GovernanceRuleDef[] | undefined {
   const root = file.rootMap('the governance document', ['version', 'governance']);
   if (root === undefined) return undefined;
   file.version(root, []);
@@ -164,7 +174,6 @@ export function readGovernance(file: YamlFile, schema: SchemaInfo): GovernanceRu
   const items = file.seq(rulesEntry.value, ['governance', 'rules'], 'governance.rules');
   if (items === undefined) return undefined;
   const rules: GovernanceRuleDef[] = [];
-  const seen = new Set<string>();
   let ok = true;
   items.forEach((item, index) => {
     const path: Path = ['governance', 'rules', index];
@@ -174,14 +183,8 @@ export function readGovernance(file: YamlFile, schema: SchemaInfo): GovernanceRu
       return;
     }
     const idEntry = file.require(entries, 'id', item, path, 'governance rule');
-    const id = idEntry === undefined ? undefined : file.string(idEntry.value, [...path, 'id'], 'governance rule id');
-    if (id !== undefined) {
-      if (seen.has(id)) {
-        file.issue('DUPLICATE_RULE_ID', `governance rule id "${id}" is used twice`, file.resolve(idEntry?.value ?? null), [...path, 'id'], id);
-        ok = false;
-      }
-      seen.add(id);
-    }
+    // As in Actra v1, two governance rules may share an id: both are checked, and a violation's position tells them apart.
+    const id = idEntry === undefined ? undefined : file.text(idEntry.value, [...path, 'id'], 'governance rule id');
     let appliesTo: string[] | undefined;
     const applies = entries.get('applies_to');
     if (applies !== undefined) {
@@ -192,9 +195,9 @@ export function readGovernance(file: YamlFile, schema: SchemaInfo): GovernanceRu
       else {
         appliesTo = [];
         list.forEach((node, i) => {
-          const name = file.string(node, [...path, 'applies_to', 'actions', i], 'an action name', id);
+          const name = file.text(node, [...path, 'applies_to', 'actions', i], 'an action name', id);
           if (name === undefined) ok = false;
-          else if (!schema.actions.has(name)) {
+          else if (schema !== undefined && !schema.actions.has(name)) {
             file.issue('UNKNOWN_ACTION', `unknown action "${name}"${didYouMean(name, schema.actions.keys())}`, file.resolve(node), [...path, 'applies_to', 'actions', i], id);
             ok = false;
           } else appliesTo?.push(name);
@@ -211,7 +214,7 @@ export function readGovernance(file: YamlFile, schema: SchemaInfo): GovernanceRu
     const mustEntry = file.require(entries, 'must', item, path, 'governance rule', id);
     const must = mustEntry === undefined ? undefined : readMust(file, mustEntry.value, [...path, 'must'], id);
     const errorEntry = file.require(entries, 'error', item, path, 'governance rule', id);
-    const error = errorEntry === undefined ? undefined : file.string(errorEntry.value, [...path, 'error'], 'error', id);
+    const error = errorEntry === undefined ? undefined : errorText(file, errorEntry.value, [...path, 'error'], id);
     if (id === undefined || where === undefined || must === undefined || error === undefined) {
       ok = false;
       return;
@@ -266,7 +269,8 @@ export function checkGovernance(file: YamlFile, governance: readonly GovernanceR
     const selected = selectable.filter((r) => selects(r, rule.where));
     if (!satisfied(selected, rule.must)) {
       const index = governance.indexOf(rule);
-      file.issue('GOVERNANCE_VIOLATION', rule.error, rule.node, ['governance', 'rules', index], rule.id);
+      const message = rule.error.length > 0 ? rule.error : `governance rule "${rule.id}" is violated (it has no error text)`;
+      file.issue('GOVERNANCE_VIOLATION', message, rule.node, ['governance', 'rules', index], rule.id);
     }
   }
 }

@@ -21,7 +21,8 @@ const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 
 /** What a condition may read where it appears. */
 interface Context {
   readonly file: YamlFile;
-  readonly schema: SchemaInfo;
+  /** Undefined when schema.yaml could not be read: fields, actions and types go unchecked. */
+  readonly schema: SchemaInfo | undefined;
   readonly ruleId: string | undefined;
   /** The action a rule is scoped to (its fields are readable). */
   readonly action: string | undefined;
@@ -49,9 +50,11 @@ function resolveSubject(ctx: Context, node: Node | null, path: Path): { subject:
     file.issue('INVALID_APPROVAL', `approval.approvers can only read actor fields (the approver), not ${domain}.${field}`, file.resolve(domainEntry.value), [...path, 'domain'], ruleId);
     return { subject };
   }
+  const schema = ctx.schema;
+  if (schema === undefined) return { subject };
   let spec: FieldSpec | undefined;
   if (domain === 'action') {
-    const declared = ctx.action === undefined ? undefined : ctx.schema.actions.get(ctx.action);
+    const declared = ctx.action === undefined ? undefined : schema.actions.get(ctx.action);
     spec = declared?.get(field) ?? (field === 'type' ? ACTION_TYPE_SPEC : undefined);
     if (spec === undefined) {
       if (ctx.action === undefined) {
@@ -63,7 +66,7 @@ function resolveSubject(ctx: Context, node: Node | null, path: Path): { subject:
       return { subject };
     }
   } else {
-    const fields = domain === 'actor' ? ctx.schema.actor : ctx.schema.snapshot;
+    const fields = domain === 'actor' ? schema.actor : schema.snapshot;
     spec = fields.get(field) ?? (domain === 'actor' && field === 'type' ? ACTOR_TYPE_SPEC : undefined);
     if (spec === undefined) {
       file.issue('UNKNOWN_FIELD', `${domain} has no field "${field}"${didYouMean(field, fields.keys())}`, at, [...path, 'field'], ruleId);
@@ -122,6 +125,12 @@ function readValue(ctx: Context, node: Node | null, path: Path): Operand | undef
   const value = file.scalar(entry.value);
   if (typeof value === 'string' || typeof value === 'boolean') return { kind: 'literal', value };
   if (typeof value === 'number' && Number.isFinite(value)) return { kind: 'literal', value: Object.is(value, -0) ? 0 : value };
+  if (typeof value === 'number') {
+    // Refused on purpose: NaN never equals anything (so equals is always false, not_equals always true),
+    // and a number too large for a double (1e309) would silently become Infinity.
+    file.issue('INVALID_VALUE', 'literal must be a finite number: .inf, -.inf, .nan and numbers too large for a double (such as 1e309) are refused', at, [...path, 'literal'], ruleId);
+    return null;
+  }
   file.issue('INVALID_VALUE', 'literal must be a string, a finite number, a boolean, or a list (for in / not_in)', at, [...path, 'literal'], ruleId);
   return null;
 }
@@ -290,7 +299,7 @@ function readCondition(ctx: Context, node: Node | null, path: Path, subjects: { 
   return Object.freeze({ kind: key, children: Object.freeze(children), text: `${key}(${children.map((c) => c.text).join(', ')})` });
 }
 
-function readScope(file: YamlFile, schema: SchemaInfo, node: Node | null, path: Path, ruleId: string | undefined): RuleScope | undefined {
+function readScope(file: YamlFile, schema: SchemaInfo | undefined, node: Node | null, path: Path, ruleId: string | undefined): RuleScope | undefined {
   const entries = file.map(node, path, 'scope', ['action', 'global', 'actor'], ruleId);
   if (entries === undefined) return undefined;
   if (entries.size !== 1) {
@@ -306,7 +315,7 @@ function readScope(file: YamlFile, schema: SchemaInfo, node: Node | null, path: 
   const name = file.string(entry.value, [...path, key], `scope.${key}`, ruleId);
   if (name === undefined) return undefined;
   if (key === 'action') {
-    if (!schema.actions.has(name)) {
+    if (schema !== undefined && !schema.actions.has(name)) {
       file.issue('UNKNOWN_ACTION', `unknown action "${name}"${didYouMean(name, schema.actions.keys())}; declare it under actions in schema.yaml`, file.resolve(entry.value), [...path, 'action'], ruleId);
       return undefined;
     }
@@ -374,12 +383,12 @@ export interface ReadPolicy {
   readonly rules: readonly ReadRule[];
 }
 
-function readRule(file: YamlFile, schema: SchemaInfo, node: Node | null, path: Path): ReadRule {
-  const peekedId = file.scalar(file.peek(node, 'id') ?? null);
-  const entries = file.map(node, path, 'rule', RULE_KEYS, typeof peekedId === 'string' && peekedId.length > 0 ? peekedId : undefined);
+function readRule(file: YamlFile, schema: SchemaInfo | undefined, node: Node | null, path: Path): ReadRule {
+  const peekedId = file.scalarText(file.peek(node, 'id') ?? null);
+  const entries = file.map(node, path, 'rule', RULE_KEYS, peekedId === undefined || peekedId.length === 0 ? undefined : peekedId);
   if (entries === undefined) return { subjects: [] };
   const idEntry = file.require(entries, 'id', node, path, 'rule');
-  const id = idEntry === undefined ? undefined : file.string(idEntry.value, [...path, 'id'], 'rule id');
+  const id = idEntry === undefined ? undefined : file.text(idEntry.value, [...path, 'id'], 'rule id');
   const scopeEntry = file.require(entries, 'scope', node, path, 'rule', id);
   const whenEntry = file.require(entries, 'when', node, path, 'rule', id);
   const effectEntry = file.require(entries, 'effect', node, path, 'rule', id);
@@ -392,7 +401,7 @@ function readRule(file: YamlFile, schema: SchemaInfo, node: Node | null, path: P
     if (scope === undefined && scopeEntry !== undefined) {
       // The scope is broken: still check the condition, allowing action fields only if the raw scope names an action.
       const rawAction = file.scalar(file.peek(scopeEntry.value, 'action') ?? null);
-      const loose: Context = { ...ctx, action: typeof rawAction === 'string' && schema.actions.has(rawAction) ? rawAction : undefined };
+      const loose: Context = { ...ctx, action: typeof rawAction === 'string' && (schema === undefined || schema.actions.has(rawAction)) ? rawAction : undefined };
       when = readCondition(loose, whenEntry.value, [...path, 'when'], subjects);
     } else {
       when = readCondition(ctx, whenEntry.value, [...path, 'when'], subjects);
@@ -448,8 +457,12 @@ function readRule(file: YamlFile, schema: SchemaInfo, node: Node | null, path: P
   return base;
 }
 
-/** Reads policy.yaml against a schema. Issues go to the file's sink; `policy` is set only when every rule is valid. */
-export function readPolicy(file: YamlFile, schema: SchemaInfo): ReadPolicy {
+/**
+ * Reads policy.yaml against a schema. Issues go to the file's sink; `policy` is set only when every
+ * rule is valid. Without a schema (schema.yaml could not be read) only the structure is checked —
+ * keys, required keys, ids, scopes, operators, values, metadata — and no policy is returned.
+ */
+export function readPolicy(file: YamlFile, schema: SchemaInfo | undefined): ReadPolicy {
   const root = file.rootMap('the policy document', ['version', 'rules', 'default_effect']);
   if (root === undefined) return { rules: [] };
   file.version(root, []);

@@ -12,8 +12,6 @@ export const ACTOR_TYPE_SPEC: FieldSpec = Object.freeze({ kind: 'string', option
 /** The implicit `action.type` field: always present (it selects the rules). */
 export const ACTION_TYPE_SPEC: FieldSpec = Object.freeze({ kind: 'string', optional: false });
 
-/** An empty schema, used when schema.yaml could not be read (so policy checks still run). */
-export const EMPTY_SCHEMA: SchemaInfo = Object.freeze({ actions: new Map(), actor: new Map(), snapshot: new Map() });
 
 function readFieldType(file: YamlFile, node: Node | null, path: Path, name: string): FieldSpec | undefined {
   const scalar = file.scalar(node);
@@ -79,10 +77,13 @@ function readFields(file: YamlFile, owner: Node | null, path: Path, what: string
   return fields;
 }
 
-/** Reads a schema document; issues go to the file's sink. */
-export function readSchema(file: YamlFile): SchemaInfo {
+/**
+ * Reads a schema document; issues go to the file's sink. Undefined when the document is not a
+ * mapping (then the policy is only checked for structure, not against an empty schema).
+ */
+export function readSchema(file: YamlFile): SchemaInfo | undefined {
   const root = file.rootMap('the schema document', ['version', 'actions', 'actor', 'snapshot']);
-  if (root === undefined) return EMPTY_SCHEMA;
+  if (root === undefined) return undefined;
   file.version(root, []);
   const actions = new Map<string, ReadonlyMap<string, FieldSpec>>();
   const actionsEntry = root.get('actions');

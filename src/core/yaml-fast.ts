@@ -12,7 +12,7 @@ export interface FastParse {
   readonly lines: LineCounter;
 }
 
-/** The options `parseSource` hands the library, so the document reports the same options and schema. */
+/** The library's options for policy documents (`parseLimited` checks duplicate keys itself, as `uniqueKeys` would), so the document reports the same options and schema. */
 const DOCUMENT_OPTIONS = { prettyErrors: false, version: '1.2', merge: false, uniqueKeys: true } as const;
 
 /** Characters the reader never handles: tabs, carriage returns, other controls, byte-order marks, Unicode line separators. */

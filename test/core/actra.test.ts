@@ -81,7 +81,7 @@ describe('Actra entry points', () => {
 
   it('names string sources schema.yaml / policy.yaml / governance.yaml in issues', () => {
     try {
-      Actra.fromStrings('version: 2\n', 'version: 1\nrules: []\nextra: 1\n', 'version: 1\ngovernance: { rules: [], more: 1 }\n');
+      Actra.fromStrings('version: -2\n', 'version: 1\nrules: []\nextra: 1\n', 'version: 1\ngovernance: { rules: [], more: 1 }\n');
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(ActraCompileError);
@@ -102,6 +102,53 @@ describe('Actra entry points', () => {
     expect(result.issues.map((i) => [i.file, i.code])).toEqual([
       ['s.yaml', 'EMPTY_DOCUMENT'],
       ['p.yaml', 'YAML_SYNTAX'],
+    ]);
+  });
+
+  it('still reports the policy and governance problems when schema.yaml cannot be read', () => {
+    const badPolicy = 'version: 1\nrules:\n  - id: a\n    scope: { action: refund }\n    when: { subject: { domain: action, field: amount }, operator: more_than, value: { literal: 1 } }\n    efect: block\n  - id: a\n    scope: { global: true }\n    when: { all: [], any: [] }\n    effect: block\n';
+    const badGovernance = 'version: 1\ngovernance:\n  rules:\n    - id: g\n      select: { where: { effect: alow } }\n      must: { forbid: true }\n';
+    const policyIssues = [
+      ['policy.yaml', 'UNKNOWN_KEY', 6, 5, 'a'],
+      ['policy.yaml', 'MISSING_KEY', 3, 5, 'a'],
+      ['policy.yaml', 'UNKNOWN_OPERATOR', 5, 67, 'a'],
+      ['policy.yaml', 'AMBIGUOUS_CONDITION', 9, 11, 'a'],
+      ['policy.yaml', 'DUPLICATE_RULE_ID', 7, 9, 'a'],
+      ['governance.yaml', 'INVALID_VALUE', 5, 34, 'g'],
+      ['governance.yaml', 'MISSING_KEY', 4, 7, 'g'],
+    ];
+    for (const [schemaText, schemaIssue] of [
+      ['version: 1\nactions: [\n', 'YAML_SYNTAX'],
+      ['', 'EMPTY_DOCUMENT'],
+      ['# nothing\n', 'EMPTY_DOCUMENT'],
+      ['- a list\n', 'INVALID_DOCUMENT'],
+    ]) {
+      const result = compileSources({
+        schema: { text: schemaText as string, file: 'schema.yaml' },
+        policy: { text: badPolicy, file: 'policy.yaml' },
+        governance: { text: badGovernance, file: 'governance.yaml' },
+      });
+      expect(result.policy).toBeUndefined();
+      expect(result.issues[0]).toMatchObject({ file: 'schema.yaml', code: schemaIssue });
+      expect(result.issues.slice(1).filter((i) => i.file === 'schema.yaml')).toEqual([]);
+      expect(result.issues.filter((i) => i.file !== 'schema.yaml').map((i) => [i.file, i.code, i.line, i.column, i.ruleId])).toEqual(policyIssues);
+    }
+  });
+
+  it('reports no schema-dependent issue (unknown action, field or type) when schema.yaml cannot be read', () => {
+    const policy = 'version: 1\nrules:\n  - id: a\n    scope: { action: no_such_action }\n    when: { subject: { domain: snapshot, field: no_such_field }, operator: greater_than, value: { literal: yes } }\n    effect: block\n';
+    const result = compileSources({ schema: { text: 'version: [', file: 'schema.yaml' }, policy: { text: policy, file: 'policy.yaml' } });
+    expect(result.issues.map((i) => [i.file, i.code])).toEqual([['schema.yaml', 'YAML_SYNTAX']]);
+  });
+
+  it('checkDirectory still checks policy.yaml when schema.yaml is missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'actra-noschema-'));
+    writeFileSync(join(dir, 'policy.yaml'), 'version: 1\nrules:\n  - id: a\n    scope: { global: true }\n    when: { subject: { domain: actr, field: role }, operator: equals, value: { literal: x } }\n    effect: block\n');
+    const result = checkDirectory(dir);
+    expect(result.policy).toBeUndefined();
+    expect(result.issues.map((i) => [i.code, i.file, i.line])).toEqual([
+      ['FILE_NOT_FOUND', join(dir, 'schema.yaml'), 0],
+      ['UNKNOWN_DOMAIN', join(dir, 'policy.yaml'), 5],
     ]);
   });
 

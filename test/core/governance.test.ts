@@ -82,8 +82,38 @@ describe('governance over extended conditions', () => {
     expect(codes(gov('{}', '{ min_count: -1 }'))).toEqual(['INVALID_TYPE']);
     expect(codes(gov('{}', '{ allowed_fields: [amount] }'))).toEqual(['INVALID_VALUE']);
     expect(codes(gov('{}', '{ forbid: true }', '      applies_to: { actions: [nope] }\n'))).toEqual(['UNKNOWN_ACTION']);
-    expect(codes('version: 1\ngovernance:\n  rules:\n    - id: a\n      select: { where: {} }\n      must: { forbid: false }\n      error: x\n    - id: a\n      select: { where: {} }\n      must: { forbid: false }\n      error: x\n')).toEqual(['DUPLICATE_RULE_ID']);
     expect(codes('version: 1\ngovernance:\n  rules:\n    - id: a\n      must: { forbid: false }\n')).toEqual(['MISSING_KEY', 'MISSING_KEY']);
+  });
+
+  it('accepts two governance rules with one id, as Actra v1 does, and checks both', () => {
+    const twice = 'version: 1\ngovernance:\n  rules:\n    - id: a\n      select: { where: { effect: allow } }\n      must: { forbid: true }\n      error: no allow rules\n    - id: a\n      select: { where: { effect: block } }\n      must: { min_count: 5 }\n      error: five block rules\n';
+    const { issues, policy } = check(twice);
+    expect(policy).toBeUndefined();
+    expect(issues.map((i) => [i.code, i.ruleId, i.message, i.line, i.column])).toEqual([
+      ['GOVERNANCE_VIOLATION', 'a', 'no allow rules', 4, 7],
+      ['GOVERNANCE_VIOLATION', 'a', 'five block rules', 8, 7],
+    ]);
+    expect(check(twice.replace('must: { min_count: 5 }', 'must: { min_count: 1 }').replace('must: { forbid: true }', 'must: { forbid: false }')).issues).toEqual([]);
+  });
+
+  it('accepts an empty error text (as Actra v1 does) and reports its violation by the rule id', () => {
+    for (const error of ['""', "''", '']) {
+      const text = gov('{ effect: allow }', '{ forbid: true }').replace('error: violated', `error: ${error}`);
+      expect(check(text).issues.map((i) => [i.code, i.ruleId, i.message])).toEqual([['GOVERNANCE_VIOLATION', 'g1', 'governance rule "g1" is violated (it has no error text)']]);
+    }
+    expect(check(gov('{ effect: block }', '{ forbid: false }').replace('error: violated', 'error: ""')).issues).toEqual([]);
+    expect(check(gov('{ effect: allow }', '{ forbid: true }').replace('error: violated', 'error: [a]')).issues.map((i) => [i.code, i.message])).toEqual([['INVALID_TYPE', 'error must be a string']]);
+  });
+
+  it('reads numeric and boolean ids, selectors and error texts as their text, as Actra v1 does', () => {
+    const text = gov('{ id: 5 }', '{ forbid: true }').replace('- id: g1', '- id: 7').replace('error: violated', 'error: 404');
+    const numbered = compileSources({
+      schema: { text: SCHEMA, file: 'schema.yaml' },
+      policy: { text: POLICY.replace('id: bot_rule', 'id: 5'), file: 'policy.yaml' },
+      governance: { text, file: 'governance.yaml' },
+    });
+    expect(numbered.issues.map((i) => [i.code, i.ruleId, i.message])).toEqual([['GOVERNANCE_VIOLATION', '7', '404']]);
+    expect(check(gov('{ id: true }', '{ exists: false }')).issues).toEqual([]);
   });
 
   it('reports policy issues and governance violations together', () => {

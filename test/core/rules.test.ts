@@ -167,8 +167,17 @@ describe('policy compile issues', () => {
     ]);
   });
 
-  it('reports UNSUPPORTED_VERSION and INVALID_DOCUMENT', () => {
-    expect(issuesOf('version: 2\nrules: []\n').map((i) => [i.code, i.line, i.column])).toEqual([['UNSUPPORTED_VERSION', 1, 10]]);
+  it('accepts every version Actra v1 accepts (an integer from 0 to 4294967295) and reports UNSUPPORTED_VERSION otherwise', () => {
+    for (const version of ['0', '1', '2', '0x10', '4294967295']) expect(issuesOf(`version: ${version}\nrules: []\n`)).toEqual([]);
+    for (const version of ['-1', '1.5', '"1"', 'one', '4294967296', '.inf', '[1]']) {
+      expect(issuesOf(`version: ${version}\nrules: []\n`).map((i) => [i.code, i.line, i.column, i.message])).toEqual([
+        ['UNSUPPORTED_VERSION', 1, 10, 'version must be an integer from 0 to 4294967295 (1 is the format described here)'],
+      ]);
+    }
+    expect(issuesOf('version: 1\nrules: []\n', SCHEMA.replace('version: 1', 'version: 3'))).toEqual([]);
+  });
+
+  it('reports INVALID_DOCUMENT', () => {
     expect(issuesOf('- just\n- a list\n').map((i) => i.code)).toEqual(['INVALID_DOCUMENT']);
     expect(issuesOf('just a string\n').map((i) => i.code)).toEqual(['INVALID_DOCUMENT']);
   });
@@ -222,6 +231,43 @@ rules:
     const input = JSON.parse('{"action":{"type":"__proto__","__proto__":5},"actor":{},"snapshot":{}}') as never;
     expect(result.policy?.evaluate(input).matchedRule).toBe('p');
     expect(() => result.policy?.evaluate({ action: { type: '__proto__' }, actor: {}, snapshot: {} } as never)).toThrow('input field action.__proto__ is missing or null');
+  });
+});
+
+describe('documents Actra v1 accepts', () => {
+  const input = { action: { type: 'refund', amount: 5, currency: 'EUR', tags: [] }, actor: { role: 'agent', verified: true }, snapshot: { fraud_flag: false, limit: 1 } };
+  const withId = (id: string): string => rule(atom('amount', 'greater_than', '{ literal: 1 }')).replace('id: r1', `id: ${id}`);
+
+  it('reads a plain-scalar rule id that YAML reads as a number, boolean or null as its text, as v1 does', () => {
+    for (const [id, text] of [['5', '5'], ['1.50', '1.50'], ['-7', '-7'], ['true', 'true'], ['0x1F', '0x1F'], ['~', '~'], ["'5'", '5']] as const) {
+      const result = compileSources({ schema: { text: SCHEMA, file: 'schema.yaml' }, policy: { text: withId(id), file: 'policy.yaml' } });
+      expect(result.issues).toEqual([]);
+      expect(result.policy?.rules.map((r) => r.id)).toEqual([text]);
+      expect(result.policy?.evaluate(input as never).matchedRule).toBe(text);
+    }
+  });
+
+  it('counts id 5 and id "5" as the same id', () => {
+    const twice = `${withId('5')}${withId('"5"').split('rules:\n')[1]}`;
+    expect(brief(issuesOf(twice))).toEqual([['DUPLICATE_RULE_ID', 7, 9, '5']]);
+  });
+
+  it('refuses an empty rule id (matchedRule "" would read as "no rule matched")', () => {
+    for (const id of ['""', "''", '']) {
+      expect(issuesOf(withId(id)).map((i) => [i.code, i.message])).toEqual([['INVALID_TYPE', 'rule id must be a non-empty string']]);
+    }
+  });
+
+  it('refuses an empty actor scope (an actor without a type would get its rules)', () => {
+    expect(issuesOf(rule(atom('role', 'equals', '{ literal: x }', 'actor'), '', '{ actor: "" }')).map((i) => [i.code, i.message])).toEqual([['INVALID_TYPE', 'scope.actor must be a non-empty string']]);
+  });
+
+  it('refuses non-finite number literals: .inf, -.inf, .nan and 1e309', () => {
+    for (const literal of ['.inf', '-.inf', '.nan', '.NaN', '1e309']) {
+      expect(issuesOf(rule(atom('amount', 'less_than', `{ literal: ${literal} }`))).map((i) => [i.code, i.path.join('.'), i.message])).toEqual([
+        ['INVALID_VALUE', 'rules.0.when.value.literal', 'literal must be a finite number: .inf, -.inf, .nan and numbers too large for a double (such as 1e309) are refused'],
+      ]);
+    }
   });
 });
 

@@ -71,7 +71,8 @@ class Emitter {
 
   /**
    * An expression list that leaves the field's value (or `undefined` for an absent optional field)
-   * in `temp`, or throws. Same reads as `makeReader`: own, checked, prototype-safe.
+   * in `temp`, or throws. Same reads as `makeReader`, for the same objects (prototype
+   * `Object.prototype` or `null`, checked by the caller): own only, type-checked, prototype-safe.
    */
   read(ref: FieldRef, ruleId: string, temp: string): string {
     const obj = DOMAIN_VAR[ref.domain];
@@ -123,8 +124,8 @@ function generate(rules: readonly RuleSource[], otherwise: Decision | undefined)
   return factory(emitter.constants, OBJECT_PROTO);
 }
 
-function closures(rules: readonly RuleSource[], otherwise: Decision | undefined): Decide {
-  const tests: Test[] = rules.map((rule) => compileCondition(rule.when, rule.id));
+function closures(rules: readonly RuleSource[], otherwise: Decision | undefined, checked: boolean): Decide {
+  const tests: Test[] = rules.map((rule) => compileCondition(rule.when, rule.id, checked));
   const decisions = rules.map((rule) => rule.decision);
   const n = rules.length;
   return function actraRuleClosures(a, c, s) {
@@ -137,9 +138,13 @@ function closures(rules: readonly RuleSource[], otherwise: Decision | undefined)
  * Compiles rules into one function that returns the first matching rule's decision, or
  * `otherwise` when none matches. Throws what the rules' readers throw (ACTRA_INPUT), or whatever
  * a getter in the input throws; the caller turns the latter into an input error.
+ *
+ * The function reads domain objects whose prototype is `Object.prototype` or `null`; with `checked`
+ * it reads any object, confirming every property with `Object.hasOwn` (closures: it runs only for
+ * unusual inputs such as class instances, so it is not worth generated code).
  */
-export function compileRuleList(rules: readonly RuleSource[], otherwise: Decision | undefined): Decide {
-  if (!codegen.enabled) return closures(rules, otherwise);
+export function compileRuleList(rules: readonly RuleSource[], otherwise: Decision | undefined, checked = false): Decide {
+  if (checked || !codegen.enabled) return closures(rules, otherwise, checked);
   if (rules.length <= RULES_PER_FUNCTION) return generate(rules, otherwise);
   const parts: Decide[] = [];
   for (let i = 0; i < rules.length; i += RULES_PER_FUNCTION) parts.push(generate(rules.slice(i, i + RULES_PER_FUNCTION), undefined));

@@ -104,9 +104,11 @@ export function makeCheckedReader(ref: FieldRef, ruleId: string): Reader {
 }
 
 /**
- * Builds the reader of one field for one rule. Only own properties count: a value equal to
- * `Object.prototype`'s (a polluted prototype, or `constructor`) is confirmed with `Object.hasOwn`,
- * and names every object inherits always go through `Object.hasOwn`.
+ * Builds the fast reader of one field for one rule, for domain objects whose prototype is
+ * `Object.prototype` or `null` (the evaluator checks that first; any other object is read with
+ * `makeCheckedReader`). On such an object a property found by a plain read is own or
+ * `Object.prototype`'s: a value equal to `Object.prototype`'s (a polluted prototype) is confirmed with
+ * `Object.hasOwn`, and names every object inherits (`constructor`, `toString`...) always go through it.
  */
 export function makeReader(ref: FieldRef, ruleId: string): Reader {
   const { field, spec } = ref;
@@ -166,8 +168,11 @@ function domainIndex(ref: FieldRef): 0 | 1 | 2 {
   return ref.domain === 'action' ? 0 : ref.domain === 'actor' ? 1 : 2;
 }
 
-function compileAtom(atom: AtomNode, ruleId: string): Test {
-  const readLeft = makeReader(atom.left, ruleId);
+/** Makes the reader of one field for one rule: `makeReader` (plain objects) or `makeCheckedReader` (any object). */
+type ReaderFactory = (ref: FieldRef, ruleId: string) => Reader;
+
+function compileAtom(atom: AtomNode, ruleId: string, makeRead: ReaderFactory): Test {
+  const readLeft = makeRead(atom.left, ruleId);
   const dl = domainIndex(atom.left);
   if (atom.operator === 'exists') {
     return function existsTest(a, c, s) {
@@ -177,7 +182,7 @@ function compileAtom(atom: AtomNode, ruleId: string): Test {
   const right = atom.right;
   if (right === undefined) throw new Error(`condition ${atom.text} has no value`);
   if (right.kind === 'field') {
-    const readRight = makeReader(right.ref, ruleId);
+    const readRight = makeRead(right.ref, ruleId);
     const dr = domainIndex(right.ref);
     const compare = comparator(atom);
     return function fieldCompareTest(a, c, s) {
@@ -218,20 +223,28 @@ function compileAtom(atom: AtomNode, ruleId: string): Test {
   }
 }
 
-/** Compiles a condition tree to one closure: short-circuit, left to right. */
-export function compileCondition(node: CondNode, ruleId: string): Test {
+/**
+ * Compiles a condition tree to one closure: short-circuit, left to right. With `checked`, every read
+ * confirms that the property is own (`Object.hasOwn`) and the closure reads any object; without it,
+ * it reads only objects whose prototype is `Object.prototype` or `null` (see `makeReader`).
+ */
+export function compileCondition(node: CondNode, ruleId: string, checked = false): Test {
+  return compileTree(node, ruleId, checked ? makeCheckedReader : makeReader);
+}
+
+function compileTree(node: CondNode, ruleId: string, makeRead: ReaderFactory): Test {
   switch (node.kind) {
     case 'atom':
-      return compileAtom(node, ruleId);
+      return compileAtom(node, ruleId, makeRead);
     case 'not': {
-      const child = compileCondition(node.child, ruleId);
+      const child = compileTree(node.child, ruleId, makeRead);
       return function notTest(a, c, s) {
         return !child(a, c, s);
       };
     }
     case 'all':
     case 'any': {
-      const children = node.children.map((child) => compileCondition(child, ruleId));
+      const children = node.children.map((child) => compileTree(child, ruleId, makeRead));
       const [first, second] = children;
       if (children.length === 1 && first !== undefined) return first;
       if (children.length === 2 && first !== undefined && second !== undefined) {

@@ -1,14 +1,16 @@
 /** Explanations: a traced evaluation, the closest rule that did not match, and a readable text. */
 import type { ConditionTrace, Decision, Effect, Explanation, RuleScope, RuleTrace } from './types.js';
 import type { CondNode, RuleDef } from './ast.js';
-import { comparator, makeReader } from './compile.js';
+import { ActraError } from '../errors.js';
+import { comparator, makeCheckedReader } from './compile.js';
 import type { Fields } from './compile.js';
 
 function read(node: CondNode & { kind: 'atom' }, side: 'left' | 'right', a: Fields, c: Fields, s: Fields, ruleId: string): unknown {
   const ref = side === 'left' ? node.left : node.right?.kind === 'field' ? node.right.ref : undefined;
   if (ref === undefined) return node.right?.kind === 'literal' ? node.right.value : undefined;
   const obj = ref.domain === 'action' ? a : ref.domain === 'actor' ? c : s;
-  return makeReader(ref, ruleId)(obj);
+  // Explanations read any object, own properties only (the evaluator's checked path; not a hot path).
+  return makeCheckedReader(ref, ruleId)(obj);
 }
 
 /** Evaluates a condition with the same order and reads as the compiled closure, recording each step. */
@@ -101,7 +103,8 @@ function describeAtom(node: CondNode & { kind: 'atom' }, a: Fields, c: Fields, s
     if (node.right?.kind === 'field') parts.push(`${node.right.ref.domain}.${node.right.ref.field} is ${right === undefined ? 'absent' : show(right)}`);
     return `${node.text} (${parts.join(', ')})`;
   } catch (error) {
-    return `${node.text} (${error instanceof Error ? error.message : 'input error'})`;
+    // Our input errors name the field and rule; anything else (a getter threw) is not repeated.
+    return `${node.text} (${error instanceof ActraError ? error.message : 'the input could not be read'})`;
   }
 }
 

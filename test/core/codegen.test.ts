@@ -93,7 +93,7 @@ describe.each([
     });
     let caught: unknown;
     try {
-      policy.evaluate({ action, actor: { role: 'r' }, snapshot: { level: 1 } } as EvaluationInput);
+      policy.evaluate({ action, actor: { role: 'r' }, snapshot: { level: 1 } } as unknown as EvaluationInput);
     } catch (error) {
       caught = error;
     }

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Actra } from '../../src/core/actra.js';
+import { codegen } from '../../src/core/codegen.js';
 import type { EvaluationInput, Policy } from '../../src/core/types.js';
 import { ActraAssertionError, ActraInputError } from '../../src/errors.js';
 
@@ -222,6 +223,149 @@ describe('prototype safety', () => {
     const parsed = JSON.parse('{"action":{"type":"refund","amount":1,"__proto__":{"amount":9999}},"actor":{"__proto__":{"role":"admin"}},"snapshot":{}}') as EvaluationInput;
     expect(policyWith(BIG_REFUND).evaluate(parsed).effect).toBe('allow');
     expect(({} as Record<string, unknown>).amount).toBeUndefined();
+  });
+});
+
+const THROWN = 'secret-token-123';
+const READ_FAILED = 'evaluation input could not be read (a property access threw)';
+
+function throwing(): never {
+  throw new Error(THROWN);
+}
+
+describe('throwing getters and Proxy traps anywhere in the input become ACTRA_INPUT', () => {
+  const policy = policyWith(BIG_REFUND);
+  const cases: [string, () => unknown][] = [
+    ['a getter on the input itself', () => ({ get action() { return throwing(); }, actor: {}, snapshot: {} })],
+    ['a getter on actor and snapshot', () => ({ ...good(), get snapshot() { return throwing(); } })],
+    ['a getter on action.type', () => ({ ...good(), action: { get type() { return throwing(); }, amount: 1 } })],
+    ['a Proxy input', () => new Proxy(good(), { get: throwing })],
+    ['a Proxy input whose has/ownKeys traps throw', () => new Proxy(good(), { getOwnPropertyDescriptor: throwing, getPrototypeOf: throwing, get: throwing })],
+    ['a Proxy action', () => ({ ...good(), action: new Proxy(good().action, { get: throwing }) })],
+    ['a Proxy action whose prototype trap throws', () => ({ ...good(), action: new Proxy(good().action, { getPrototypeOf: throwing, get: (t, k) => (k === '__proto__' ? throwing() : Reflect.get(t, k)) }) })],
+    ['a revoked Proxy input', () => { const r = Proxy.revocable(good(), {}); r.revoke(); return r.proxy; }],
+    ['a revoked Proxy snapshot', () => { const r = Proxy.revocable({}, {}); r.revoke(); return { ...good(), snapshot: r.proxy }; }],
+  ];
+  for (const [name, make] of cases) {
+    it(`evaluate and explain: ${name}`, () => {
+      for (const run of [() => policy.evaluate(make() as EvaluationInput), () => policy.explain(make() as EvaluationInput)]) {
+        const error = inputError(run);
+        expect(error.code).toBe('ACTRA_INPUT');
+        expect(error.message).not.toContain(THROWN);
+        expect(error.message).toBe(READ_FAILED);
+      }
+    });
+  }
+
+  it('evaluateAction: a Proxy actor whose get trap throws', () => {
+    const error = inputError(() => policy.evaluateAction(good().action, new Proxy({}, { get: throwing }), {}));
+    expect([error.code, error.message]).toEqual(['ACTRA_INPUT', READ_FAILED]);
+  });
+});
+
+class SnapshotWithGetter {
+  get fraud_flag(): boolean {
+    return false;
+  }
+}
+
+class Refund {
+  readonly type = 'refund';
+  get amount(): number {
+    return 5000;
+  }
+}
+
+describe.each([
+  { mode: 'generated code', enabled: true },
+  { mode: 'closures', enabled: false },
+])('only own properties are read, whatever the prototype ($mode)', ({ enabled }) => {
+  const before = codegen.enabled;
+  let policy: Policy;
+  beforeAll(() => {
+    codegen.enabled = enabled;
+    policy = policyWith(`  - id: fraud
+    scope: { action: refund }
+    when: { subject: { domain: snapshot, field: fraud_flag }, operator: equals, value: { literal: true } }
+    effect: block
+${BIG_REFUND}  - id: role_check
+    scope: { global: true }
+    when: { subject: { domain: actor, field: role }, operator: equals, value: { literal: admin } }
+    effect: require_approval
+`);
+  });
+  afterAll(() => {
+    codegen.enabled = before;
+  });
+  const plain = { action: { type: 'refund', amount: 10 }, actor: { id: 'u1', role: 'agent' }, snapshot: { fraud_flag: false } };
+
+  it('fails closed on a snapshot field carried by the prototype (Object.create)', () => {
+    const error = inputError(() => policy.evaluate({ ...plain, snapshot: Object.create({ fraud_flag: false }) as Record<string, unknown> }));
+    expect([error.field, error.ruleId]).toEqual(['snapshot.fraud_flag', 'fraud']);
+  });
+
+  it('fails closed on a field that is a getter on a class prototype', () => {
+    expect(inputError(() => policy.evaluate({ ...plain, snapshot: new SnapshotWithGetter() as unknown as Record<string, unknown> })).field).toBe('snapshot.fraud_flag');
+    expect(inputError(() => policy.evaluate({ ...plain, action: new Refund() as unknown as EvaluationInput['action'] })).field).toBe('action.amount');
+  });
+
+  it('fails closed the same way for every field type (string fields too)', () => {
+    // actor.role is optional: inherited, it is absent (no match), never 'admin'.
+    expect(policy.evaluate({ ...plain, actor: Object.create({ id: 'u1', role: 'admin' }) as Record<string, unknown> })).toMatchObject({ effect: 'allow' });
+    expect(policy.evaluate({ ...plain, actor: Object.create({ id: 'u1', role: 'admin' }) as Record<string, unknown> }).matchedRule).toBeUndefined();
+    expect(inputError(() => policy.evaluate({ ...plain, action: Object.create({ type: 'refund', amount: 5000 }) as EvaluationInput['action'] })).field).toBe('action.type');
+  });
+
+  it('fails closed on domains the input only inherits', () => {
+    expect(inputError(() => policy.evaluate(Object.create(plain) as EvaluationInput)).field).toBe('action');
+    class Input {
+      get action() {
+        return plain.action;
+      }
+      readonly actor = plain.actor;
+      readonly snapshot = plain.snapshot;
+    }
+    expect(inputError(() => policy.evaluate(new Input() as unknown as EvaluationInput)).field).toBe('action');
+  });
+
+  it('reads own properties of class instances, own getters, and null-prototype objects', () => {
+    const snapshot = Object.assign(new SnapshotWithGetter(), {});
+    Object.defineProperty(snapshot, 'fraud_flag', { value: true, enumerable: true });
+    expect(policy.evaluate({ ...plain, snapshot: snapshot as unknown as Record<string, unknown> }).matchedRule).toBe('fraud');
+    const getters = { type: 'refund', get amount() { return 5000; } };
+    expect(policy.evaluate({ ...plain, action: getters }).matchedRule).toBe('big_refund');
+    const actor = Object.assign(Object.create(null) as Record<string, unknown>, { role: 'admin' });
+    expect(policy.evaluate({ ...plain, actor }).matchedRule).toBe('role_check');
+    const inherited = Object.create(Object.assign(Object.create(null) as object, { fraud_flag: true })) as Record<string, unknown>;
+    expect(inputError(() => policy.evaluate({ ...plain, snapshot: inherited })).field).toBe('snapshot.fraud_flag');
+  });
+
+  it('explains exactly what it evaluates, own properties only', () => {
+    expect(inputError(() => policy.explain({ ...plain, snapshot: Object.create({ fraud_flag: true }) as Record<string, unknown> })).field).toBe('snapshot.fraud_flag');
+    expect(policy.explain({ ...plain, actor: Object.assign(Object.create(null) as Record<string, unknown>, { role: 'admin' }) }).decision.matchedRule).toBe('role_check');
+  });
+
+  it('treats an own __proto__ key (JSON) as data and still reads the other own fields', () => {
+    const input = JSON.parse('{"action":{"type":"refund","amount":5000,"__proto__":{"amount":1}},"actor":{"role":"agent","__proto__":{"role":"admin"}},"snapshot":{"fraud_flag":false,"__proto__":null}}') as EvaluationInput;
+    expect(policy.evaluate(input).matchedRule).toBe('big_refund');
+    const inheritedRole = JSON.parse('{"action":{"type":"refund","amount":1},"actor":{"__proto__":{"role":"admin"}},"snapshot":{"fraud_flag":false}}') as EvaluationInput;
+    expect(policy.evaluate(inheritedRole).matchedRule).toBeUndefined();
+  });
+});
+
+describe('canApprove reads only own approver fields', () => {
+  const p = policyWith(`  - id: big
+    scope: { action: refund }
+    when: { subject: { domain: action, field: amount }, operator: greater_than, value: { literal: 1000 } }
+    effect: require_approval
+    approval:
+      approvers: { subject: { domain: actor, field: role }, operator: equals, value: { literal: lead } }
+`);
+  it('is false for an inherited role and true for an own one, on any prototype', () => {
+    expect(p.canApprove('big', { role: 'lead' })).toBe(true);
+    expect(p.canApprove('big', Object.create({ role: 'lead' }) as Record<string, unknown>)).toBe(false);
+    expect(p.canApprove('big', Object.assign(Object.create({ role: 'x' }) as object, { role: 'lead' }) as Record<string, unknown>)).toBe(true);
+    expect(p.canApprove('big', new Proxy({ role: 'lead' }, { get: throwing }))).toBe(false);
   });
 });
 

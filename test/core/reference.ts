@@ -1,7 +1,9 @@
 /**
  * A slow, obviously correct reference interpreter of the policy language, working directly on the
  * parsed YAML (plain objects). The compiled evaluator must agree with it (see differential.test.ts).
- * It assumes the policy compiled; it does not re-check the documents.
+ * It assumes the policy compiled; it does not re-check the documents. It reads only own properties
+ * of the input (Object.hasOwn, whatever the prototype), each field once per comparison; a read that
+ * throws (a getter, a Proxy trap) is an input error naming no field.
  */
 
 type Obj = Record<string, unknown>;
@@ -21,13 +23,34 @@ class InputProblem {
 
 const ABSENT = Symbol('absent');
 
+/** Reads a property; one that throws (a getter, a Proxy trap) is an input problem without a field. */
+function get(obj: object, key: string): unknown {
+  try {
+    return (obj as Obj)[key];
+  } catch {
+    throw new InputProblem(undefined);
+  }
+}
+
+/** An own property, or undefined (inherited ones never count). */
 function own(obj: unknown, key: string): unknown {
   if (typeof obj !== 'object' || obj === null) return undefined;
-  return Object.hasOwn(obj, key) ? (obj as Obj)[key] : undefined;
+  let isOwn: boolean;
+  try {
+    isOwn = Object.hasOwn(obj, key);
+  } catch {
+    throw new InputProblem(undefined);
+  }
+  return isOwn ? get(obj, key) : undefined;
 }
 
 function isPlainObject(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return !Array.isArray(value);
+  } catch {
+    throw new InputProblem(undefined);
+  }
 }
 
 function specOf(type: unknown): Spec {
@@ -79,14 +102,13 @@ function hasType(value: unknown, spec: Spec): boolean {
 }
 
 function readField(input: Obj, domain: string, field: string, spec: Spec): unknown {
-  const obj = input[domain] as Obj;
-  const present = Object.hasOwn(obj, field) && obj[field] !== undefined && obj[field] !== null;
-  if (!present) {
+  const value = own(input[domain], field);
+  if (value === undefined || value === null) {
     if (spec.optional) return ABSENT;
     throw new InputProblem(`${domain}.${field}`);
   }
-  if (!hasType(obj[field], spec)) throw new InputProblem(`${domain}.${field}`);
-  return obj[field];
+  if (!hasType(value, spec)) throw new InputProblem(`${domain}.${field}`);
+  return value;
 }
 
 function holds(cond: Obj, schema: Obj, input: Obj, scopeAction: string | undefined): boolean {

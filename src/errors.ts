@@ -124,7 +124,7 @@ export type CompileIssueCode =
 export interface CompileIssue {
   readonly code: CompileIssueCode;
   readonly message: string;
-  /** File name as given (`schema.yaml`, a path, or `<policy>` for strings). */
+  /** The file as given (a path), or `schema.yaml` / `policy.yaml` / `governance.yaml` for documents given as strings. */
   readonly file: string;
   /** 1-based; 0 when the problem has no position (e.g. a missing file). */
   readonly line: number;

@@ -45,7 +45,8 @@ const TEST_USAGE = `Usage: actra test <dir> [options]
 
 Runs every case in <dir>/tests/*.yaml against the policy in <dir>. Prints one line per failed
 case, then the rules no case exercised, then \`N passed, M failed\`. Exits 1 when a case failed,
-a test file or the policy has a problem, or no case was found.
+a test file or the policy has a problem, or no case was found. When the policy does not compile,
+prints its problems and \`0 passed, M failed\` (M: the cases that could not run, at least 1).
 
 Options:
   --verbose                        also print one line per passing case
@@ -153,9 +154,9 @@ function parseCommandArgs(
   return { values: parsed.values as Record<string, string | boolean | undefined>, dir };
 }
 
-/** One issue as `file:line:col CODE message (rule id)`. */
+/** One issue as `file:line:col CODE message`, followed by ` (rule <id>)` whenever the issue belongs to a rule. */
 export function formatIssue(issue: CompileIssue): string {
-  const rule = issue.ruleId !== undefined && !issue.message.includes(issue.ruleId) ? ` (rule ${issue.ruleId})` : '';
+  const rule = issue.ruleId === undefined ? '' : ` (rule ${issue.ruleId})`;
   return `${issue.file}:${issue.line}:${issue.column} ${issue.code} ${issue.message}${rule}`;
 }
 
@@ -198,12 +199,15 @@ async function runTest(args: string[], io: CliIo): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const { dir, values } = parsed;
   const policy = await compileOrReport(dir, io);
-  if (policy === undefined) {
-    io.stdout('no cases ran: the policy does not compile');
-    return EXIT_FAILURE;
-  }
   const loaded = loadCases(dir);
   for (const issue of loaded.issues) io.stdout(formatIssue(issue));
+  if (policy === undefined) {
+    // No case can run: each one counts as failed (one failure when there are none), so the last line
+    // is still `N passed, M failed`.
+    if (loaded.issues.length > 0) io.stdout(`${loaded.issues.length} problem(s) in test files`);
+    io.stdout(`0 passed, ${Math.max(loaded.cases.length, 1)} failed`);
+    return EXIT_FAILURE;
+  }
   if (loaded.cases.length === 0 && loaded.issues.length === 0) {
     io.stdout(`no test cases found in ${join(dir, 'tests')}`);
     io.stdout('0 passed, 0 failed');

@@ -2,10 +2,11 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, type Document, type LineCounter, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { isActraError, type ActraErrorCode, type CompileIssue, type CompileIssueCode } from '../errors.js';
 import type { ActionInput, Decision, Effect, EvaluationInput, Policy, RuleInfo } from '../core/types.js';
+import { MAX_DOCUMENT_BYTES, parseLimited } from '../core/parse.js';
 
 /** What a case expects: an outcome (effect, optionally the matched rule and reason), or an error code. */
 export type CaseExpectation =
@@ -55,10 +56,6 @@ export interface CaseRunReport {
   readonly uncoveredRules: readonly RuleInfo[];
 }
 
-/** The largest test file read, in bytes; larger files are reported as `YAML_LIMIT`. */
-const MAX_FILE_BYTES = 1024 * 1024;
-/** Aliases a test file may expand; stops alias bombs. */
-const MAX_ALIAS_COUNT = 100;
 
 const ALL_ERROR_CODES: Record<ActraErrorCode, true> = {
   ACTRA_COMPILE: true,
@@ -119,7 +116,7 @@ const fileSchema = z.strictObject({ cases: z.array(z.unknown()) });
 /** Where issues of one file are collected, with the positions of the YAML nodes. */
 interface FileContext {
   readonly file: string;
-  readonly doc: Document.Parsed;
+  readonly doc: Document;
   readonly lines: LineCounter;
   readonly issues: CompileIssue[];
 }
@@ -159,8 +156,8 @@ export function loadCases(dir: string): LoadedCases {
 export function loadCaseFile(file: string): { cases: PolicyTestCase[]; issues: CompileIssue[] } {
   let text: string;
   try {
-    if (statSync(file).size > MAX_FILE_BYTES) {
-      return { cases: [], issues: [issueAt(file, 'YAML_LIMIT', `test file is larger than ${MAX_FILE_BYTES} bytes`)] };
+    if (statSync(file).size > MAX_DOCUMENT_BYTES) {
+      return { cases: [], issues: [issueAt(file, 'YAML_LIMIT', `document is larger than ${MAX_DOCUMENT_BYTES} bytes`, 1, 1)] };
     }
     text = readFileSync(file, 'utf8');
   } catch {
@@ -169,32 +166,24 @@ export function loadCaseFile(file: string): { cases: PolicyTestCase[]; issues: C
   return parseCases(text, file);
 }
 
-/** Parses and validates the text of one test file; `file` is used for positions only. */
+/**
+ * Parses and validates the text of one test file; `file` is used for positions only. The YAML is
+ * read as policy documents are, with the same limits (size, nesting, aliases: `YAML_LIMIT`).
+ */
 export function parseCases(text: string, file: string): { cases: PolicyTestCase[]; issues: CompileIssue[] } {
-  const lines = new LineCounter();
-  let doc: Document.Parsed;
-  try {
-    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  } catch {
-    return { cases: [], issues: [issueAt(file, 'YAML_LIMIT', 'test file is too deeply nested to read')] };
+  const parsed = parseLimited(text);
+  if ('problems' in parsed) {
+    const issues = parsed.problems.map((problem): CompileIssue => {
+      const message = problem.code === 'EMPTY_DOCUMENT' ? 'test file is empty; expected `cases:` or a list of cases' : problem.message;
+      return { code: problem.code, message, file, line: problem.line, column: problem.column, path: [] };
+    });
+    return { cases: [], issues };
   }
+  const { doc, lines } = parsed;
   const ctx: FileContext = { file, doc, lines, issues: [] };
-  if (doc.errors.length > 0) {
-    for (const error of doc.errors) {
-      const pos = lines.linePos(error.pos[0]);
-      ctx.issues.push({ code: 'YAML_SYNTAX', message: firstLine(error.message), file, line: pos.line, column: pos.col, path: [] });
-    }
-    return { cases: [], issues: ctx.issues };
-  }
-  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
-    return { cases: [], issues: [issueAt(file, 'EMPTY_DOCUMENT', 'test file is empty; expected `cases:` or a list of cases', 1, 1)] };
-  }
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch {
-    return { cases: [], issues: [issueAt(file, 'YAML_LIMIT', `test file expands more than ${MAX_ALIAS_COUNT} aliases`, 1, 1)] };
-  }
+  // parseLimited bounded what aliases expand to and ruled out cycles, so the conversion stays small;
+  // the library's own alias budget (maxAliasCount) is off because it is quadratic in the document size.
+  const data: unknown = doc.toJS({ maxAliasCount: -1 });
   let list: unknown[];
   let base: (string | number)[];
   if (Array.isArray(data)) {
@@ -203,7 +192,7 @@ export function parseCases(text: string, file: string): { cases: PolicyTestCase[
   } else if (typeof data === 'object' && data !== null) {
     const top = fileSchema.safeParse(data);
     if (!top.success) {
-      reportZod(ctx, top.error.issues, []);
+      reportZod(ctx, top.error.issues, [], data);
       return { cases: [], issues: ctx.issues };
     }
     list = top.data.cases;
@@ -218,7 +207,7 @@ export function parseCases(text: string, file: string): { cases: PolicyTestCase[
     const path = [...base, index];
     const parsed = caseSchema.safeParse(raw);
     if (!parsed.success) {
-      reportZod(ctx, parsed.error.issues, path);
+      reportZod(ctx, parsed.error.issues, path, raw);
       return;
     }
     const expectation = parseExpectation(ctx, parsed.data.expect, [...path, 'expect']);
@@ -252,12 +241,12 @@ function parseExpectation(ctx: FileContext, raw: Record<string, unknown>, path: 
   if ('error' in raw) {
     const parsed = errorExpectationSchema.safeParse(raw);
     if (parsed.success) return { error: parsed.data.error };
-    reportZod(ctx, parsed.error.issues, path);
+    reportZod(ctx, parsed.error.issues, path, raw);
     return undefined;
   }
   const parsed = outcomeSchema.safeParse(raw);
   if (!parsed.success) {
-    reportZod(ctx, parsed.error.issues, path);
+    reportZod(ctx, parsed.error.issues, path, raw);
     return undefined;
   }
   const { effect, rule, reason } = parsed.data;
@@ -268,21 +257,37 @@ function parseExpectation(ctx: FileContext, raw: Record<string, unknown>, path: 
   };
 }
 
-function reportZod(ctx: FileContext, zodIssues: readonly z.core.$ZodIssue[], base: (string | number)[]): void {
+/**
+ * Turns zod's issues on `input` (the value at `base`) into located issues: UNKNOWN_KEY with a
+ * suggestion for an unknown key, MISSING_KEY for an absent one (whatever zod's code for it, e.g.
+ * an enum's "invalid option"), INVALID_TYPE / INVALID_VALUE otherwise.
+ */
+function reportZod(ctx: FileContext, zodIssues: readonly z.core.$ZodIssue[], base: (string | number)[], input: unknown): void {
   for (const zi of zodIssues) {
-    const path = [...base, ...zi.path.filter((p): p is string | number => typeof p !== 'symbol')];
+    const inner = zi.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const path = [...base, ...inner];
     if (zi.code === 'unrecognized_keys') {
       for (const key of zi.keys) {
         ctx.issues.push(issueAtKey(ctx, path, key));
       }
       continue;
     }
-    const missing = zi.code === 'invalid_type' && valueAt(ctx.doc, path) === undefined;
+    const missing = inner.length > 0 && isAbsent(input, inner);
     const code: CompileIssueCode = missing ? 'MISSING_KEY' : zi.code === 'invalid_type' ? 'INVALID_TYPE' : 'INVALID_VALUE';
     const where = path.length > 0 ? `${path.join('.')}: ` : '';
     const message = missing ? `missing required key "${String(path[path.length - 1])}"` : `${where}${zi.message}`;
     ctx.issues.push(issueAtPath(ctx, code, message, missing ? path.slice(0, -1) : path, path));
   }
+}
+
+/** True when the last key of `path` is not an own key of the object the rest of `path` leads to in `input`. */
+function isAbsent(input: unknown, path: readonly (string | number)[]): boolean {
+  let node = input;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, key)) return false;
+    node = (node as Record<string | number, unknown>)[key];
+  }
+  return typeof node === 'object' && node !== null && !Array.isArray(node) && !Object.hasOwn(node, path[path.length - 1] as string | number);
 }
 
 function issueAtKey(ctx: FileContext, path: (string | number)[], key: string): CompileIssue {
@@ -353,17 +358,8 @@ function toPosition(lines: LineCounter, offset: number): { line: number; column:
   return { line: pos.line, column: pos.col };
 }
 
-function valueAt(doc: Document.Parsed, path: readonly (string | number)[]): unknown {
-  return path.length === 0 ? doc.contents : doc.getIn(path, true);
-}
-
 function issueAt(file: string, code: CompileIssueCode, message: string, line = 0, column = 0): CompileIssue {
   return { code, message, file, line, column, path: [] };
-}
-
-function firstLine(message: string): string {
-  const line = message.split('\n')[0] ?? message;
-  return line.replace(/ at line \d+, column \d+:?$/, '');
 }
 
 /** Builds the evaluation input of a case. */

@@ -57,12 +57,28 @@ describe('actra check', () => {
     const problems = lines.slice(0, -1);
     for (const line of problems) expect(line).toMatch(/^\S+:\d+:\d+ [A-Z_]+ .+$/);
     const efectLine = lineOf(policyFile, 'efect: block');
-    const efect = problems.find((l) => l.includes('UNKNOWN_KEY'));
-    expect(efect?.startsWith(`${policyFile}:${efectLine}:5 UNKNOWN_KEY unknown key "efect" in rule (did you mean "effect"?)`)).toBe(true);
+    const ruleLine = lineOf(policyFile, 'id: block_too_large');
+    expect(problems.filter((l) => l.startsWith(`${policyFile}:`) && !l.includes('UNKNOWN_FIELD'))).toEqual([
+      `${policyFile}:${efectLine}:5 UNKNOWN_KEY unknown key "efect" in rule (did you mean "effect"?) (rule block_too_large)`,
+      `${policyFile}:${ruleLine}:5 MISSING_KEY rule is missing required key "effect" (rule block_too_large)`,
+    ]);
     const typo = problems.find((l) => l.includes('UNKNOWN_FIELD'));
     expect(typo).toBe(`${policyFile}:${lineOf(policyFile, 'fraud_flg')}:43 UNKNOWN_FIELD snapshot has no field "fraud_flg" (did you mean "fraud_flag"?) (rule block_fraud_flagged)`);
     expect(problems.some((l) => l.startsWith(`${join(dir, 'governance.yaml')}:`) && l.includes('GOVERNANCE_VIOLATION'))).toBe(true);
     expect(lines.at(-1)).toBe(`${problems.length} problem(s) in ${dir}`);
+  });
+
+  it('prints the rule id even when the message already names it', async () => {
+    const dir = copyOf(REFUNDS);
+    const policyFile = join(dir, 'policy.yaml');
+    edit(policyFile, 'id: block_too_large', 'id: block_fraud_flagged');
+    const { code, lines } = await run('check', dir);
+    expect(code).toBe(1);
+    const line = lineOf(policyFile, 'id: block_fraud_flagged');
+    const second = readFileSync(policyFile, 'utf8').split('\n').findIndex((l, i) => i + 1 > line && l.includes('id: block_fraud_flagged')) + 1;
+    expect(lines).toContain(
+      `${policyFile}:${second}:9 DUPLICATE_RULE_ID rule id "block_fraud_flagged" is already used by rule 1; rule ids must be unique (rule block_fraud_flagged)`,
+    );
   });
 
   it('reports a missing policy file as FILE_NOT_FOUND', async () => {
@@ -163,13 +179,27 @@ describe('actra test', () => {
     expect(lines).toEqual([`no test cases found in ${join(dir, 'tests')}`, '0 passed, 0 failed']);
   });
 
-  it('exits 1 without running cases when the policy does not compile', async () => {
+  it('prints the compile problems and counts every case as failed when the policy does not compile', async () => {
     const dir = copyOf(REFUNDS);
+    const policyFile = join(dir, 'policy.yaml');
+    edit(policyFile, 'operator: not_in', 'operator: not_inside');
+    const { code, lines } = await run('test', dir);
+    expect(code).toBe(1);
+    const at = `${lineOf(policyFile, 'not_inside')}:${readFileSync(policyFile, 'utf8').split('\n')[lineOf(policyFile, 'not_inside') - 1]!.indexOf('not_inside') + 1}`;
+    expect(lines).toEqual([
+      `${policyFile}:${at} UNKNOWN_OPERATOR unknown operator "not_inside" (rule block_unsupported_currency)`,
+      `1 problem(s) in ${dir}`,
+      '0 passed, 15 failed',
+    ]);
+  });
+
+  it('ends with 0 passed, 1 failed when the policy does not compile and there are no cases', async () => {
+    const dir = copyOf(REFUNDS);
+    rmSync(join(dir, 'tests'), { recursive: true });
     edit(join(dir, 'policy.yaml'), 'operator: not_in', 'operator: not_inside');
     const { code, lines } = await run('test', dir);
     expect(code).toBe(1);
-    expect(lines[0]).toMatch(/policy\.yaml:\d+:\d+ UNKNOWN_OPERATOR .*\(rule block_unsupported_currency\)$/);
-    expect(lines.at(-1)).toBe('no cases ran: the policy does not compile');
+    expect(lines.at(-1)).toBe('0 passed, 1 failed');
   });
 });
 
@@ -340,5 +370,14 @@ describe('the actra executable (built by npm run build)', () => {
     const usage = await spawnBin('frobnicate');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('unknown command "frobnicate"');
+  });
+});
+
+describe('package scripts that run built code', () => {
+  it('build first, so that they work from a fresh clone', () => {
+    const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const runsDist = Object.entries(scripts).filter(([, command]) => /\bnode\b[^&]*\bdist\//.test(command));
+    expect(runsDist.map(([name]) => name)).toEqual(expect.arrayContaining(['bench', 'bench:http', 'bench:stores', 'bench:approvals', 'demo']));
+    for (const [name, command] of runsDist) expect(`${name}: ${command}`).toMatch(new RegExp(`^${name}: npm run build --silent && `));
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Actra } from '../../src/core/actra.js';
+import { MAX_DEPTH, MAX_DOCUMENT_BYTES } from '../../src/core/parse.js';
 import { loadCases, parseCases, runCase, runCases, type PolicyTestCase } from '../../src/testing/cases.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'actra-cases-'));
@@ -57,8 +58,18 @@ describe('parseCases', () => {
     const text = ONE_CASE.replace('expect: { effect: allow, rule: null }', 'expect: { efect: allow }');
     const { cases, issues } = parseCases(text, 't.yaml');
     expect(cases).toEqual([]);
-    expect(issues).toContainEqual(expect.objectContaining({ code: 'UNKNOWN_KEY', file: 't.yaml', line: 6, column: 15, path: ['cases', 0, 'expect', 'efect'] }));
-    expect(issues.find((i) => i.code === 'UNKNOWN_KEY')!.message).toBe('unknown key "efect" in cases.0.expect (did you mean "effect"?)');
+    expect(issues).toEqual([
+      { code: 'MISSING_KEY', message: 'missing required key "effect"', file: 't.yaml', line: 6, column: 13, path: ['cases', 0, 'expect', 'effect'] },
+      { code: 'UNKNOWN_KEY', message: 'unknown key "efect" in cases.0.expect (did you mean "effect"?)', file: 't.yaml', line: 6, column: 15, path: ['cases', 0, 'expect', 'efect'] },
+    ]);
+  });
+
+  it('reports a typo of error in expect as UNKNOWN_KEY with a suggestion, not as an invalid value', () => {
+    const { issues } = parseCases(ONE_CASE.replace('expect: { effect: allow, rule: null }', 'expect: { eror: ACTRA_INPUT }'), 't.yaml');
+    expect(issues.map((i) => [i.code, i.message])).toEqual([
+      ['MISSING_KEY', 'missing required key "effect"'],
+      ['UNKNOWN_KEY', 'unknown key "eror" in cases.0.expect (did you mean "error"?)'],
+    ]);
   });
 
   it('reports an unknown key on a case and at the top level', () => {
@@ -143,6 +154,25 @@ describe('parseCases', () => {
     expect(issues).toEqual([expect.objectContaining({ code: 'YAML_LIMIT' })]);
   });
 
+  it('stops deep nesting with YAML_LIMIT, the limit policy files have', () => {
+    const n = 512 * 1024;
+    for (const text of [`cases: ${'['.repeat(n)}${']'.repeat(n)}`, `cases:\n${'- '.repeat(n)}x\n`]) {
+      const { cases, issues } = parseCases(text, 'deep.yaml');
+      expect(cases).toEqual([]);
+      expect(issues.map((i) => [i.code, i.message, i.file])).toEqual([['YAML_LIMIT', `document nests deeper than ${MAX_DEPTH} levels`, 'deep.yaml']]);
+      expect(issues[0]!.line).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses a self-referential alias with YAML_LIMIT at the alias', () => {
+    const { issues } = parseCases('- name: a\n  action: &a { type: refund, self: *a }\n  expect: { effect: allow }\n', 'cycle.yaml');
+    expect(issues.map((i) => [i.code, i.line, i.column])).toEqual([['YAML_LIMIT', 2, 36]]);
+  });
+
+  it('refuses a text over the document size limit', () => {
+    expect(parseCases(`# ${'x'.repeat(MAX_DOCUMENT_BYTES)}\n`, 'big.yaml').issues.map((i) => [i.code, i.message])).toEqual([['YAML_LIMIT', `document is larger than ${MAX_DOCUMENT_BYTES} bytes`]]);
+  });
+
   it('keeps a __proto__ key as plain data without touching prototypes', () => {
     const { cases, issues } = parseCases('- name: p\n  action: { type: refund, __proto__: { polluted: true } }\n  expect: { effect: allow }\n', 'p.yaml');
     expect(issues).toEqual([]);
@@ -185,9 +215,11 @@ describe('loadCases', () => {
     expect(loadCases(dir)).toEqual({ cases: [], issues: [], files: [] });
   });
 
-  it('refuses a test file over 1 MiB', () => {
-    const dir = policyDirWith({ 'big.yaml': `# ${'x'.repeat(1024 * 1024 + 10)}\n` });
-    expect(loadCases(dir).issues).toEqual([expect.objectContaining({ code: 'YAML_LIMIT', file: join(dir, 'tests', 'big.yaml') })]);
+  it('refuses a test file over the document size limit (8 MiB, as for policy files)', () => {
+    const dir = policyDirWith({ 'big.yaml': `# ${'x'.repeat(MAX_DOCUMENT_BYTES + 10)}\n`, 'ok.yaml': `# ${'x'.repeat(2 * 1024 * 1024)}\n${ONE_CASE}` });
+    const { cases, issues } = loadCases(dir);
+    expect(issues).toEqual([{ code: 'YAML_LIMIT', message: `document is larger than ${MAX_DOCUMENT_BYTES} bytes`, file: join(dir, 'tests', 'big.yaml'), line: 1, column: 1, path: [] }]);
+    expect(cases.map((c) => c.name)).toEqual(['small refund']);
   });
 
   it('loads the bundled example cases without problems', () => {

@@ -74,6 +74,10 @@ function failClosed(error: unknown): ActraError {
   return new ActraInputError('evaluation input could not be read (a property access threw)');
 }
 
+function actionTypeError(): ActraInputError {
+  return new ActraInputError('input field action.type must be a string naming the action', { field: 'action.type' });
+}
+
 function domainError(name: string): ActraInputError {
   return new ActraInputError(`evaluation input ${name} must be an object`, { field: name });
 }
@@ -247,14 +251,24 @@ export class CompiledPolicy implements Policy {
    * // { effect: 'block', matchedRule: 'block_large_refund', policyHash: '…' }
    */
   evaluate(input: EvaluationInput): Decision {
+    // The try/catch lives one call down: with it in `evaluate` itself, a decision measured about
+    // 15 ns slower in the benchmark (V8 optimises callers of try/catch methods less well).
+    return this.#evaluate(input);
+  }
+
+  #evaluate(input: EvaluationInput): Decision {
     try {
       if (notAnObject(input)) throw new ActraInputError('evaluation input must be an object with action, actor and snapshot');
-      if (plainObject(input)) return this.#run(ownAction(input) as Fields, ownActor(input) as Fields, ownSnapshot(input) as Fields);
-      const [action, actor, snapshot] = domainsOf(input);
-      return this.#run(action as Fields, actor as Fields, snapshot as Fields);
+      if (!plainObject(input)) return this.#evaluateOther(input);
+      return this.#run(ownAction(input) as Fields, ownActor(input) as Fields, ownSnapshot(input) as Fields);
     } catch (error) {
       throw failClosed(error);
     }
+  }
+
+  /** `evaluate` for an input that is not a plain object (kept out of the hot path). */
+  #evaluateOther(input: object): Decision {
+    return this.#run(ownProperty(input, 'action') as Fields, ownProperty(input, 'actor') as Fields, ownProperty(input, 'snapshot') as Fields);
   }
 
   /** Same as `evaluate({ action, actor, snapshot })`. */
@@ -281,10 +295,9 @@ export class CompiledPolicy implements Policy {
     if (notAnObject(action)) throw domainError('action');
     if (notAnObject(actor)) throw domainError('actor');
     if (notAnObject(snapshot)) throw domainError('snapshot');
-    const plain = plainObject(action);
-    const type = ownType(action, plain);
-    if (typeof type !== 'string') throw new ActraInputError('input field action.type must be a string naming the action', { field: 'action.type' });
-    if (!plain || !plainObject(actor) || !plainObject(snapshot)) return this.#checkedRules().decide(type, action, actor, snapshot);
+    if (!plainObject(action) || !plainObject(actor) || !plainObject(snapshot)) return this.#runChecked(action, actor, snapshot);
+    const type = ownType(action, true);
+    if (typeof type !== 'string') throw actionTypeError();
     if (this.#hasActorRules) return this.#runWithActorRules(type, action, actor, snapshot);
     let decide = this.#lastDecide;
     if (type !== this.#lastType) {
@@ -303,10 +316,12 @@ export class CompiledPolicy implements Policy {
     return byActor ?? (this.#global(action, actor, snapshot) as Decision);
   }
 
-  /** The evaluator for inputs that are not all plain objects; the same rules, in the same order. */
-  #checkedRules(): CheckedRules {
+  /** `#run` for domains that are not all plain objects: the same rules, in the same order, every read checked own. */
+  #runChecked(action: Fields, actor: Fields, snapshot: Fields): Decision {
+    const type = ownType(action, plainObject(action));
+    if (typeof type !== 'string') throw actionTypeError();
     this.#checked ??= new CheckedRules(this.#sources, this.#default);
-    return this.#checked;
+    return this.#checked.decide(type, action, actor, snapshot);
   }
 
   /**

@@ -204,10 +204,48 @@ export function guard(action: string, options?: RouteGuardOptions): RequestHandl
     } catch (error) {
       return send(res, state.http.failureResponse(error, neutral(req, req.baseUrl + req.path, {})));
     }
-    const route = req.baseUrl + (typeof req.route?.path === 'string' ? req.route.path : req.path);
-    await admit(state.http, req, res, next, compiled, route, req.params as Record<string, string>, state.base);
+    await admit(state.http, req, res, next, compiled, routePattern(req), req.params as Record<string, string>, state.base);
   };
   return Object.assign(handler, { [ACTRA_GUARD]: deferred });
+}
+
+const PATTERNS = new WeakMap<object, string>();
+
+/**
+ * The full pattern of the route a guard runs in (`/users/:userId/refunds/:id`), never the request's
+ * own path: `req.baseUrl` holds the matched prefix (`/users/42`), which must not reach events or logs.
+ */
+function routePattern(req: Request): string {
+  const route = req.route as object | undefined;
+  if (route === undefined) return '(unknown route)';
+  let pattern = PATTERNS.get(route);
+  if (pattern === undefined) {
+    const app = req.app as unknown as { router?: { stack: Layer[] }; parent?: unknown; mountpath?: unknown };
+    const inApp = app.router === undefined ? undefined : patternIn(app.router.stack, route, '');
+    pattern = inApp === undefined ? '(unknown route)' : mountPrefix(app) + inApp;
+    PATTERNS.set(route, pattern);
+  }
+  return pattern;
+}
+
+function patternIn(stack: readonly Layer[], route: object, prefix: string): string | undefined {
+  for (const layer of stack) {
+    if (layer.route === route) return prefix + String(layer.route.path);
+    if (layer.route === undefined && Array.isArray(layer.handle.stack)) {
+      const found = patternIn(layer.handle.stack, route, prefix + (typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : ''));
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** The mount paths of a sub-app and its parents (`app.use('/api/:v', subApp)`), as patterns. */
+function mountPrefix(app: { parent?: unknown; mountpath?: unknown }): string {
+  let prefix = '';
+  for (let a = app; a.parent !== undefined; a = a.parent as typeof app) {
+    prefix = (typeof a.mountpath === 'string' && a.mountpath !== '/' ? a.mountpath : '') + prefix;
+  }
+  return prefix;
 }
 
 /**

@@ -48,6 +48,8 @@ export interface Harness {
  *   GET /export 'export', POST /transfers 'transfer' — guarded by `options.routes`;
  * - POST /api/v1/refunds/:id 'mounted' — in a sub-app / router / prefix mounted at /api/v1, and
  *   POST /api/v1/guarded/:id 'mounted-guard' — `guard('refund')` in that sub-app;
+ * - POST /tenants/:tenant/refunds/:id 'tenant-guard' — `guard('refund')` in a sub-app / router /
+ *   prefix mounted under a path parameter;
  * - POST /guarded/:id 'guard' — `guard('refund')`; POST /guarded-warn/:id 'guard-warn' —
  *   `guard('refund', { mode: 'warn' })`; POST /double/:id 'double' — `guard('refund')` and a table entry;
  * - POST /controller/:id 'decorator' — `@Guard('refund')`; POST /misconfigured/:id 'misconfigured' —
@@ -202,6 +204,7 @@ export function contractSuite(framework: string, factory: Factory): void {
       expect(res.status).toBe(503);
       expect(res.headers['retry-after']).toBe('5');
       expect(res.json).toMatchObject({ status: 503, code: 'ACTRA_LOADER_FAILED', detail: 'A snapshot loader failed.' });
+      expect(events.map((e) => ({ requestId: e.requestId, error: e.error?.code }))).toEqual([{ requestId: res.json.requestId, error: 'ACTRA_LOADER_FAILED' }]);
       expect(calls).toEqual([]);
     });
 
@@ -575,6 +578,18 @@ export function contractSuite(framework: string, factory: Factory): void {
       expect(ok.json).toMatchObject({ route: 'mounted-guard', effect: 'allow' });
       expect(events.map((e) => e.route)).toEqual(['/api/v1/guarded/:id', '/api/v1/guarded/:id']);
       expect(calls).toEqual(['mounted-guard']);
+    });
+
+    it('records the pattern, never the concrete prefix, for guard() under a parameterised mount', async () => {
+      reset();
+      const ok = await send('POST', '/tenants/tenant-4711/refunds/r20', { headers: auth(), body: { amount: 5 } });
+      expect(ok.status).toBe(200);
+      expect(ok.json).toMatchObject({ route: 'tenant-guard', effect: 'allow' });
+      const blocked = await send('POST', '/tenants/tenant-4711/refunds/fraud-20', { headers: auth(), body: { amount: 5 } });
+      expect(blocked.status).toBe(403);
+      expect(events.map((e) => e.route)).toEqual(['/tenants/:tenant/refunds/:id', '/tenants/:tenant/refunds/:id']);
+      expect(JSON.stringify(events)).not.toContain('tenant-4711');
+      expect(calls).toEqual(['tenant-guard']);
     });
 
     it('carries the request id into the decision event, incoming or generated', async () => {

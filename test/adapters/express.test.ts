@@ -38,6 +38,9 @@ const factory: Factory = async (options, calls) => {
   api.post('/refunds/:id', reply('mounted', calls));
   api.post('/guarded/:id', guard('refund'), reply('mounted-guard', calls));
   app.use('/api/v1', api);
+  const tenant = express.Router({ mergeParams: true });
+  tenant.post('/refunds/:id', guard('refund'), reply('tenant-guard', calls));
+  app.use('/tenants/:tenant', tenant);
 
   return {
     protoKeys: 'kept',
@@ -79,6 +82,21 @@ describe('Express start-up notice', () => {
     await request(app).get('/health');
     await request(app).get('/health');
     expect(warnings).toEqual([{ unguarded: ['GET /health', 'DELETE /admin/users/:id'] }]);
+  });
+});
+
+describe('Express route patterns', () => {
+  it('records a guard inside a sub-app mounted under a parameter by its pattern', async () => {
+    const routes: unknown[] = [];
+    const app = express();
+    app.use(express.json());
+    app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'x' }), loaders: [{ name: 'fraud', fields: ['fraud_flag', 'account_tier'], load: () => ({ fraud_flag: false, account_tier: 'gold' }) }], observers: [(event) => void routes.push(event.route)], logger: { info() {}, warn() {} } }));
+    const tenantApp = express();
+    tenantApp.post('/refunds/:id', guard('refund'), (req, res) => void res.json({ effect: req.actra?.decision?.effect }));
+    app.use('/tenant-apps/:tenant', tenantApp);
+    const res = await request(app).post('/tenant-apps/acme-99/refunds/r1').send({ amount: 5, currency: 'EUR' });
+    expect(res.body).toEqual({ effect: 'allow' });
+    expect(routes).toEqual(['/tenant-apps/:tenant/refunds/:id']);
   });
 });
 

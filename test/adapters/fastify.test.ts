@@ -39,6 +39,12 @@ const factory: Factory = async (options, calls) => {
     },
     { prefix: '/api/v1' },
   );
+  await app.register(
+    async function tenant(scope) {
+      scope.post('/refunds/:id', { preHandler: guard('refund') }, reply('tenant-guard', calls));
+    },
+    { prefix: '/tenants/:tenant' },
+  );
   await app.ready();
 
   return {

@@ -37,6 +37,9 @@ const factory: Factory = async (options, calls) => {
   api.post('/refunds/:id', reply('mounted', calls));
   api.post('/guarded/:id', guard('refund'), reply('mounted-guard', calls));
   app.route('/api/v1', api);
+  const tenant = new Hono();
+  tenant.post('/refunds/:id', guard('refund'), reply('tenant-guard', calls));
+  app.route('/tenants/:tenant', tenant);
 
   return {
     protoKeys: 'kept',

@@ -23,12 +23,21 @@ declare module 'fastify' {
 
 const ENTRY = Symbol('actra.route');
 type Entry = { readonly guard?: CompiledGuard; readonly routeLevel: boolean };
-/** The action types admitted for a request: a route-level guard does not evaluate one of them again. */
+/** The action types admitted for a request (one type, the common case, as itself): a route-level guard does not evaluate one again. */
 const ADMITTED = Symbol('actra.admitted');
-type Marked = FastifyRequest & { [ADMITTED]: Set<string> | null };
+type Marked = FastifyRequest & { [ADMITTED]: string | Set<string> | null };
 
 function markAdmitted(request: FastifyRequest, type: string): void {
-  ((request as Marked)[ADMITTED] ??= new Set()).add(type);
+  const marked = request as Marked;
+  const admitted = marked[ADMITTED];
+  if (admitted === null) marked[ADMITTED] = type;
+  else if (typeof admitted !== 'string') admitted.add(type);
+  else if (admitted !== type) marked[ADMITTED] = new Set([admitted, type]);
+}
+
+function wasAdmitted(request: FastifyRequest, type: string): boolean {
+  const admitted = (request as Marked)[ADMITTED];
+  return admitted === type || (typeof admitted === 'object' && admitted !== null && admitted.has(type));
 }
 
 /** The neutral view of a Fastify request. */
@@ -83,7 +92,7 @@ function apply(request: FastifyRequest, reply: FastifyReply, outcome: HandleOutc
 
 /** Runs admission; true when a response was sent (the handler must not run). */
 async function admit(http: ActraHttp, request: FastifyRequest, reply: FastifyReply, guard: CompiledGuard, route: string): Promise<boolean> {
-  if ((request as Marked)[ADMITTED]?.has(guard.action.type) === true) return false;
+  if (wasAdmitted(request, guard.action.type)) return false;
   const sent = apply(request, reply, await http.admit(neutral(request, undefined, route), guard, route));
   if (!sent) markAdmitted(request, guard.action.type);
   return sent;

@@ -15,7 +15,19 @@ import { Approvals } from '../src/approvals/approvals.js';
 import { SqliteApprovalStore } from '../src/approvals/stores/sqlite-store.js';
 
 type Framework = 'express' | 'fastify' | 'hono';
-type Variant = 'bare' | 'actra-cached' | 'actra-uncached' | 'actra-202';
+/**
+ * `floor`: the bare route plus the least any admission layer does — one middleware / hook that adds
+ * two response headers of the same length as Actra's — so the table separates the framework's cost
+ * of a hook and two headers from Actra's own work.
+ */
+type Variant = 'bare' | 'floor' | 'actra-cached' | 'actra-uncached' | 'actra-202';
+
+let floorCount = 0;
+/** Two fresh header values per request, as long as Actra's decision and request ids. */
+function floorHeaders(): Record<string, string> {
+  const n = (++floorCount).toString(36).padStart(22, '0');
+  return { 'actra-decision-id': `dec_${n}`, 'x-request-id': `req_${n}` };
+}
 
 const SCHEMA = `
 version: 1
@@ -75,11 +87,18 @@ async function actraOptions(variant: Exclude<Variant, 'bare'>): Promise<ActraHtt
 
 /** Starts one server in this (child) process and prints `ready <port>`. */
 async function serve(framework: Framework, variant: Variant): Promise<void> {
-  const actra = variant === 'bare' ? undefined : await actraOptions(variant);
+  const actra = variant === 'bare' || variant === 'floor' ? undefined : await actraOptions(variant);
   let server: Server;
   if (framework === 'express') {
     const app = express();
     app.use(express.json());
+    if (variant === 'floor') {
+      app.use(function floor(_req, res, next) {
+        const headers = floorHeaders();
+        for (const name in headers) res.setHeader(name, headers[name] as string);
+        next();
+      });
+    }
     if (actra) app.use((await import('../adapters/express.js')).actraMiddleware(actra));
     app.post('/refunds/:id', function refund(req, res) {
       res.json({ ok: true, id: req.params.id, decision: req.actra?.decisionId ?? null });
@@ -88,6 +107,12 @@ async function serve(framework: Framework, variant: Variant): Promise<void> {
   } else if (framework === 'fastify') {
     const { default: Fastify } = await import('fastify');
     const app = Fastify();
+    if (variant === 'floor') {
+      app.addHook('preHandler', function floor(_request, reply, done) {
+        reply.headers(floorHeaders());
+        done();
+      });
+    }
     if (actra) await app.register((await import('../adapters/fastify.js')).actraPlugin, actra);
     app.post('/refunds/:id', async function refund(request) {
       return { ok: true, id: (request.params as { id: string }).id, decision: request.actra?.decisionId ?? null };
@@ -97,7 +122,14 @@ async function serve(framework: Framework, variant: Variant): Promise<void> {
   } else {
     const { Hono } = await import('hono');
     const { serve: serveHono } = await import('@hono/node-server');
-    const app = new Hono();
+    const app = new Hono<{ Bindings: { outgoing: { setHeader(name: string, value: string): void } } }>();
+    if (variant === 'floor') {
+      app.use(async function floor(c, next) {
+        const headers = floorHeaders();
+        for (const name in headers) c.env.outgoing.setHeader(name, headers[name] as string);
+        await next();
+      });
+    }
     if (actra) app.use((await import('../adapters/hono.js')).actraMiddleware(actra));
     app.post('/refunds/:id', async function refund(c) {
       await c.req.json();
@@ -159,9 +191,9 @@ function median(values: readonly number[]): number {
 
 async function main(): Promise<void> {
   const seconds = Number(process.env['ACTRA_BENCH_SECONDS'] ?? 4);
-  const rounds = Number(process.env['ACTRA_BENCH_ROUNDS'] ?? 2);
+  const rounds = Number(process.env['ACTRA_BENCH_ROUNDS'] ?? 3);
   const frameworks = (process.env['ACTRA_BENCH_FRAMEWORKS']?.split(',') ?? ['express', 'fastify', 'hono']) as Framework[];
-  const variants: Variant[] = ['bare', 'actra-cached', 'actra-uncached', 'actra-202'];
+  const variants: Variant[] = ['bare', 'floor', 'actra-cached', 'actra-uncached', 'actra-202'];
   const token = await new SignJWT({ role: 'support' })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('r1')
@@ -198,6 +230,7 @@ async function main(): Promise<void> {
     }
     const bare = median(samples.get('bare') ?? []);
     const bareCpu = median(cpu.get('bare') ?? []);
+    const floor = median(samples.get('floor') ?? []);
     for (const variant of variants) {
       const rps = median(samples.get(variant) ?? []);
       const us = median(cpu.get(variant) ?? []);
@@ -206,13 +239,14 @@ async function main(): Promise<void> {
         variant,
         Math.round(rps).toString(),
         (rps / bare).toFixed(2) + 'x',
+        variant === 'bare' || variant === 'floor' ? '' : (rps / floor).toFixed(2) + 'x',
         us.toFixed(1),
         variant === 'bare' ? '' : '+' + (us - bareCpu).toFixed(1),
         (samples.get(variant) ?? []).map((v) => Math.round(v)).join(' / '),
       ]);
     }
   }
-  const header = ['framework', 'variant', 'req/s (median)', 'vs bare', 'server CPU µs/req', 'added µs/req', 'runs (req/s)'];
+  const header = ['framework', 'variant', 'req/s (median)', 'vs bare', 'vs floor', 'server CPU µs/req', 'added µs/req', 'runs (req/s)'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: readonly string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ') + ' |';
   console.log(line(header));

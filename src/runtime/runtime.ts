@@ -141,6 +141,9 @@ interface Trace {
  * const refund = await runtime.admit({ type: 'refund', amount: 4900 }, () => payments.refund(4900));
  * ```
  */
+/** `Trace.time` / `Trace.started` of a decision that began with no observer registered. */
+const UNTIMED = -1;
+
 export class ActraRuntime<Ctx = unknown> {
   /** The compiled policy this runtime enforces. */
   readonly policy: Policy;
@@ -243,12 +246,14 @@ export class ActraRuntime<Ctx = unknown> {
     const mode = request.mode ?? this.mode;
     if (mode !== 'enforce' && mode !== 'monitor' && mode !== 'warn') throw new ActraOptionsError(`check: mode must be one of ${MODES.join(', ')}`);
     const action = request.action;
+    // The clocks are read only for events: with no observer, a decision reads neither.
+    const observed = this.#observers.length > 0;
     const trace: Trace = {
       decisionId: this.#newId('decision'),
       requestId: request.requestId ?? this.#newId('request'),
       mode,
-      time: this.#now(),
-      started: performance.now(),
+      time: observed ? this.#now() : UNTIMED,
+      started: observed ? performance.now() : UNTIMED,
       action: isPlainRecord(action) ? action : undefined,
       method: request.method === undefined ? undefined : normalizeMethod(request.method),
       route: request.route,
@@ -614,12 +619,12 @@ export class ActraRuntime<Ctx = unknown> {
     const actionType = trace.action !== undefined && typeof trace.action.type === 'string' ? trace.action.type : '';
     const event: Record<string, unknown> = {
       decisionId: trace.decisionId,
-      time: new Date(trace.time).toISOString(),
+      time: new Date(trace.time === UNTIMED ? this.#now() : trace.time).toISOString(),
       mode: trace.mode,
       action: { type: actionType, fields: this.#eventFields(trace.action) },
       enforcedEffect: outcome.enforcedEffect,
       policyHash: decision?.policyHash ?? this.policy.policyHash(),
-      durationMs: Math.round((performance.now() - trace.started) * 1000) / 1000,
+      durationMs: trace.started === UNTIMED ? 0 : Math.round((performance.now() - trace.started) * 1000) / 1000,
       requestId: trace.requestId,
     };
     if (outcome.actor !== undefined) event['actorId'] = outcome.actor.id;

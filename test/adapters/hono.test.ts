@@ -138,3 +138,38 @@ describe('Hono types', () => {
     expect(await (await app.request('/health')).json()).toEqual({ guarded: false });
   });
 });
+
+describe('Hono decision headers on @hono/node-server', () => {
+  it('adds Actra-Decision-Id and X-Request-Id to every kind of allowed response over real HTTP; a header the handler sets wins', async () => {
+    const { serve } = await import('@hono/node-server');
+    const app = new Hono();
+    app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'x' }), logger: { info() {}, warn() {} } }));
+    app.get('/export', guard('export'), (c) => c.json({ decisionId: c.get('actra')?.decisionId }));
+    app.get('/export/text', guard('export'), (c) => c.text('ok'));
+    app.get('/export/own', guard('export'), (c) => c.json({ decisionId: c.get('actra')?.decisionId }, 200, { 'X-Request-Id': 'handler-chosen' }));
+    app.get('/export/stream', guard('export'), () => new Response(new ReadableStream({ start(controller) { controller.enqueue(new TextEncoder().encode('streamed')); controller.close(); } })));
+    app.get('/export/raw', guard('export'), (c) => new Response('raw', { headers: [['x-extra', '1']] }));
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
+    const { port } = server.address() as { port: number };
+    try {
+      const json = await fetch(`http://127.0.0.1:${port}/export?rows=5`, { headers: { 'x-request-id': 'incoming-1' } });
+      const body = (await json.json()) as { decisionId: string };
+      expect(json.headers.get('actra-decision-id')).toBe(body.decisionId);
+      expect(body.decisionId).toMatch(/^dec_/);
+      expect(json.headers.get('x-request-id')).toBe('incoming-1');
+      for (const path of ['/export/text?rows=5', '/export/stream?rows=5', '/export/raw?rows=5']) {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`);
+        expect(res.status).toBe(200);
+        expect(res.headers.get('actra-decision-id')).toMatch(/^dec_/);
+        expect(res.headers.get('x-request-id')).toMatch(/^req_/);
+        await res.text();
+      }
+      const own = await fetch(`http://127.0.0.1:${port}/export/own?rows=5`);
+      expect(own.headers.get('x-request-id')).toBe('handler-chosen');
+      expect(own.headers.get('actra-decision-id')).toBe(((await own.json()) as { decisionId: string }).decisionId);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

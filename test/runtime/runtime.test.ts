@@ -474,6 +474,22 @@ describe('decision events', () => {
     process.removeAllListeners('warning');
   });
 
+  it('times a decision begun before its observer was added by the clock at emission', async () => {
+    let release: (actor: Actor) => void = () => {};
+    const runtime = new ActraRuntime(refundPolicy(), {
+      loaders: [fraudLoader(), { name: 'account', fields: ['balance', 'limit'], load: () => ({ balance: 100, limit: 10 }) }],
+      actorResolver: () => new Promise<Actor>((resolve) => (release = resolve)),
+      now: () => Date.UTC(2031, 5, 1),
+    });
+    const pending = runtime.check({ action: small });
+    const events = collector();
+    runtime.addDecisionObserver(events.observer);
+    release(alice);
+    await pending;
+    expect(events.events).toHaveLength(1);
+    expect(events.events[0]).toMatchObject({ time: '2031-06-01T00:00:00.000Z', durationMs: 0, effect: 'allow' });
+  });
+
   it('carries ids, time, mode, redacted declared action fields, actor id, decision and route', async () => {
     const { runtime, events } = runtimeWith({ redact: ['note'], now: () => Date.UTC(2030, 0, 1, 12) });
     const result = await runtime.check({

@@ -25,6 +25,8 @@ export async function start(options: RefundsExampleOptions): Promise<RunningExam
       approvals: stack.approvals,
       loaders: stack.loaders,
       observers: [stack.decisionLog],
+      // Actra-Decision-Id and X-Request-Id on allowed responses too (refusals always carry them)
+      decisionHeaders: true,
       // a route table entry: the order id comes from the path
       routes: { 'GET /orders/:id': { action: 'read_order', fields: { order_id: 'params.id' } } },
     }),

@@ -23,6 +23,8 @@ export async function start(options: RefundsExampleOptions): Promise<RunningExam
       approvals: stack.approvals,
       loaders: stack.loaders,
       observers: [stack.decisionLog],
+      // Actra-Decision-Id and X-Request-Id on allowed responses too (refusals always carry them)
+      decisionHeaders: true,
     }),
   );
 

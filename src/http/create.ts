@@ -26,7 +26,7 @@ export type ActraHttpOptions = HttpOptions &
     readonly approvals?: Approvals;
   };
 
-const HTTP_KEYS = new Set(['routes', 'unmatched', 'approvalsPrefix', 'logger', 'requestIdHeader', 'realm', 'pendingRetryAfter', 'unavailableRetryAfter', 'bodyLimit']);
+const HTTP_KEYS = new Set(['routes', 'unmatched', 'approvalsPrefix', 'logger', 'requestIdHeader', 'realm', 'pendingRetryAfter', 'unavailableRetryAfter', 'bodyLimit', 'decisionHeaders']);
 const RUNTIME_KEYS = new Set(['mode', 'loaders', 'loaderTimeoutMs', 'actorResolver', 'snapshotResolver', 'observers', 'redact', 'now', 'idGenerator', 'onObserverError']);
 
 /**

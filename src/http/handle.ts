@@ -7,7 +7,7 @@ import { pooledIdGenerator } from '../runtime/ids.js';
 import { compileAction, type ActionBuilder } from './action.js';
 import { guardOptionsSchema, parseHttpOptions, type HttpLogger, type HttpOptions, type HttpRuntimeLike, type ResolvedHttpOptions, type RouteGuardOptions } from './options.js';
 import { parseOptions } from '../options.js';
-import { ACTRA_HEADERS, blockedResponse, decisionHeaders, errorResponse, pendingResponse, problemResponse, refusedResponse, unauthorizedResponse } from './responses.js';
+import { ACTRA_HEADERS, allowedHeaders, blockedResponse, decisionHeaders, errorResponse, pendingResponse, problemResponse, refusedResponse, unauthorizedResponse } from './responses.js';
 import { normaliseMethod, RouteTable, type MatchOptions } from './route-table.js';
 import type { NeutralRequest, NeutralResponse } from './types.js';
 
@@ -215,7 +215,7 @@ export class ActraHttp {
     try {
       switch (result.outcome) {
         case 'allow':
-          return { kind: 'next', result, headers: decisionHeaders(result, requestIdHeader) };
+          return { kind: 'next', result, headers: this.options.decisionHeaders ? decisionHeaders(result, requestIdHeader) : allowedHeaders(result) };
         case 'block':
           return { kind: 'respond', response: blockedResponse(result, requestIdHeader) };
         case 'pending': {

@@ -53,6 +53,12 @@ export interface HttpOptions {
   readonly unavailableRetryAfter?: number;
   /** Largest body Actra reads itself, in bytes (default 1 MiB): approval decisions, Hono bodies. */
   readonly bodyLimit?: number;
+  /**
+   * Also send `Actra-Decision-Id` and the request id header on **allowed** responses (default
+   * false: the handler has both in the decision; Actra's own 403, 202 and problem responses always
+   * carry them, and warn mode always adds `Actra-Warning`).
+   */
+  readonly decisionHeaders?: boolean;
 }
 
 const mode = z.enum(['enforce', 'monitor', 'warn']);
@@ -88,6 +94,7 @@ const httpSchema = z.object({
   pendingRetryAfter: z.number().int().positive().default(5),
   unavailableRetryAfter: z.number().int().positive().default(5),
   bodyLimit: z.number().int().positive().default(1024 * 1024),
+  decisionHeaders: z.boolean().default(false),
 });
 
 /** Options after validation, defaults applied. */

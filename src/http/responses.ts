@@ -202,6 +202,14 @@ export function decisionHeaders(result: CheckResult, requestIdHeader: string): R
   return headers;
 }
 
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The headers of an allowed response without `decisionHeaders`: only warn mode's `Actra-Warning`. */
+export function allowedHeaders(result: CheckResult): Readonly<Record<string, string>> {
+  if (result.mode === 'warn' && (result.wouldHave !== undefined || result.error !== undefined)) return { [ACTRA_HEADERS.warning]: warningHeader(result) };
+  return NO_HEADERS;
+}
+
 /**
  * `Actra-Warning: <effect>; rule=<id>; reason=<reason>` — what enforce mode would have done;
  * `block; error=<code>` when the decision failed (a loader, the store).

@@ -111,6 +111,7 @@ export function contractSuite(framework: string, factory: Factory): void {
           approvals,
           jwt: { algorithms: ['HS256'], secret: HS_SECRET, issuer: ISSUER, audience: AUDIENCE },
           routes: ROUTES,
+          decisionHeaders: true,
           observers: [(event) => void events.push(event)],
           logger: { info() {}, warn: (obj: unknown, msg?: string) => void warnings.push({ obj, msg }) },
         },
@@ -712,6 +713,32 @@ export function contractSuite(framework: string, factory: Factory): void {
         expect(res.text).not.toContain(SNAPSHOT_VALUE);
         expect(res.text).not.toContain('cannot read');
         expect(calls).toEqual([]);
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
+  describe(`${framework} adapter with default response headers`, () => {
+    it('adds no headers to an allowed response unless decisionHeaders is set; refusals and warn mode still carry theirs', async () => {
+      const calls: string[] = [];
+      const app = await factory({ policy: compilePolicy(), loaders: [fraudLoader({ mode: 'ok', calls: 0 })], jwt: { algorithms: ['HS256'], secret: HS_SECRET, issuer: ISSUER, audience: AUDIENCE }, routes: ROUTES, logger: silent }, calls);
+      try {
+        const authorization = `Bearer ${await hsToken()}`;
+        const allowed = await app.send('POST', '/refunds/r1', { headers: { authorization, 'x-request-id': 'req-default-1' }, body: { amount: 5 } });
+        expect(allowed.status).toBe(200);
+        expect(allowed.json.decisionId).toMatch(/^dec_/);
+        expect(allowed.headers['actra-decision-id']).toBeUndefined();
+        expect(allowed.headers['x-request-id']).toBeUndefined();
+        const blocked = await app.send('POST', '/refunds/fraud-30', { headers: { authorization, 'x-request-id': 'req-default-2' }, body: { amount: 5 } });
+        expect(blocked.status).toBe(403);
+        expect(blocked.headers['actra-decision-id']).toBe(blocked.json.decisionId);
+        expect(blocked.headers['x-request-id']).toBe('req-default-2');
+        const warned = await app.send('POST', '/warned/fraud-31', { headers: { authorization }, body: { amount: 5 } });
+        expect(warned.status).toBe(200);
+        expect(warned.headers['actra-warning']).toBe('block; rule=block_fraud; reason=refund.fraud');
+        expect(warned.headers['actra-decision-id']).toBeUndefined();
+        expect(calls).toEqual(['table', 'warned']);
       } finally {
         await app.close();
       }

@@ -19,7 +19,7 @@ describe('ActraHttp.handle', () => {
   it('passes the actor, HEAD as GET, the route pattern, the request id and the approval id to the runtime', async () => {
     const events: DecisionEvent[] = [];
     const http = createActraHttp(
-      { policy: compilePolicy(), observers: [(e) => void events.push(e)], jwt: { algorithms: ['HS256'], secret: HS_SECRET, issuer: ISSUER, audience: AUDIENCE }, routes: { 'GET /refunds/:id': 'read_refund' }, logger: silent, loaders: [{ name: 'tier', fields: ['account_tier', 'fraud_flag'], load: () => ({ account_tier: 'x', fraud_flag: false }) }] },
+      { policy: compilePolicy(), observers: [(e) => void events.push(e)], jwt: { algorithms: ['HS256'], secret: HS_SECRET, issuer: ISSUER, audience: AUDIENCE }, routes: { 'GET /refunds/:id': 'read_refund' }, decisionHeaders: true, logger: silent, loaders: [{ name: 'tier', fields: ['account_tier', 'fraud_flag'], load: () => ({ account_tier: 'x', fraud_flag: false }) }] },
       { caseSensitive: true },
       'test',
     );
@@ -87,7 +87,7 @@ describe('ActraHttp.admit', () => {
   it('answers synchronously once the token is cached and the loaders are synchronous, with the outcome handle gives', async () => {
     const events: DecisionEvent[] = [];
     const http = createActraHttp(
-      { policy: compilePolicy(), observers: [(e) => void events.push(e)], jwt: { algorithms: ['HS256'], secret: HS_SECRET, issuer: ISSUER, audience: AUDIENCE }, routes: { 'GET /refunds/:id': 'read_refund' }, logger: silent, loaders: [{ name: 'tier', fields: ['account_tier', 'fraud_flag'], load: () => ({ account_tier: 'x', fraud_flag: false }) }] },
+      { policy: compilePolicy(), observers: [(e) => void events.push(e)], jwt: { algorithms: ['HS256'], secret: HS_SECRET, issuer: ISSUER, audience: AUDIENCE }, routes: { 'GET /refunds/:id': 'read_refund' }, decisionHeaders: true, logger: silent, loaders: [{ name: 'tier', fields: ['account_tier', 'fraud_flag'], load: () => ({ account_tier: 'x', fraud_flag: false }) }] },
       { caseSensitive: true },
       'test',
     );

@@ -162,6 +162,7 @@ for (const [framework, build] of frameworks) {
         approvals: await newApprovals(policy),
         jwt: jwtOptions,
         routes: ROUTES,
+        decisionHeaders: true,
         logger: http.logger,
         observers: [logObserver(decisions.logger)],
       });

@@ -20,22 +20,39 @@ const STATE = Symbol('actra.hono');
 type Stateful = Request & { [STATE]?: State };
 type Params = Readonly<Record<string, string>>;
 
+/**
+ * A request header. On @hono/node-server, from Node's own header object (`c.env.incoming`):
+ * `c.req.header()` would make the server build a WHATWG `Headers` for the request.
+ */
+function requestHeader(c: Context, name: string): string | undefined {
+  const headers = nodeHeaders(c);
+  if (headers === undefined) return c.req.header(name);
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function nodeHeaders(c: Context): Record<string, string | string[] | undefined> | undefined {
+  const env = c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined;
+  return typeof env?.incoming?.headers === 'object' ? env.incoming.headers : undefined;
+}
+
 async function readBody(c: Context, limit: number, raw: boolean): Promise<{ body?: unknown; rawBody?: string }> {
   const cache = c.req.bodyCache as unknown as { text?: Promise<string>; json?: Promise<unknown> };
   const method = c.req.method;
   if (cache.text === undefined && (method === 'GET' || method === 'HEAD')) return {};
-  const length = c.req.header('content-length');
+  const length = requestHeader(c, 'content-length');
   if (Number(length ?? 0) > limit) throw tooLarge(limit);
   // Touching `raw.body` makes @hono/node-server build a full Request: only do it when no length is declared.
   const stream = cache.text === undefined && length === undefined ? c.req.raw.body : null;
   if (cache.text === undefined && length === undefined && stream === null) return {};
   const text = await (cache.text ?? (stream !== null ? readRawBody(stream as unknown as AsyncIterable<unknown>, limit) : c.req.text()));
-  if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
+  // UTF-8 takes at most three bytes per UTF-16 unit: short texts need no count.
+  if (text.length * 3 > limit && Buffer.byteLength(text) > limit) throw tooLarge(limit);
   cache.text = Promise.resolve(text);
   if (raw) return { rawBody: text };
   if (text.length === 0) return {};
   // Not JSON: handed on as text, which actions refuse (415) rather than read no fields from it.
-  if (!isJsonType(c.req.header('content-type'))) return { body: text };
+  if (!isJsonType(requestHeader(c, 'content-type'))) return { body: text };
   try {
     const body = JSON.parse(text) as unknown;
     cache.json ??= Promise.resolve(body);
@@ -64,8 +81,7 @@ class HonoRequest implements NeutralRequest {
     this.path = c.req.path;
     this.body = read.body;
     if (read.rawBody !== undefined) this.rawBody = read.rawBody;
-    const env = c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined;
-    this.#nodeHeaders = typeof env?.incoming?.headers === 'object' ? env.incoming.headers : undefined;
+    this.#nodeHeaders = nodeHeaders(c);
   }
 
   /** Decoded only when read (most actions take their fields from the body). */

@@ -15,9 +15,33 @@ declare global {
   }
 }
 
-const STATE = Symbol('actra.express');
-interface State { readonly http: ActraHttp; readonly base: string; done: Set<string> | undefined }
-type StatefulRequest = Request & { [STATE]?: State };
+/**
+ * Per-request state, in a WeakMap keyed by the request. Adding a property to Express's `req`
+ * (whose prototype Express swaps on every request) cost several µs per request in CPU profiles,
+ * so neither the state nor the decision is stored on it: `req.actra` is an accessor on the app's
+ * request prototype that reads the decision from this map.
+ */
+interface State { readonly http: ActraHttp; readonly base: string; done: Set<string> | undefined; result: ActraRequestDecision | undefined }
+const STATES = new WeakMap<object, State>();
+const ACCESSOR = Symbol.for('actra.express.accessor');
+
+/** Defines the `req.actra` accessor on the request's prototype (once per app's prototype). */
+function ensureAccessor(req: Request): void {
+  if (ACCESSOR in req) return;
+  const proto = Object.getPrototypeOf(req) as object | null;
+  if (proto === null) return;
+  Object.defineProperty(proto, 'actra', {
+    configurable: true,
+    get(this: Request): ActraRequestDecision | undefined {
+      return STATES.get(this)?.result;
+    },
+    set(this: Request, value: ActraRequestDecision | undefined) {
+      Object.defineProperty(this, 'actra', { value, writable: true, configurable: true, enumerable: true });
+    },
+  });
+  Object.defineProperty(proto, ACCESSOR, { value: true });
+}
+
 type Layer = { route?: { path: unknown; methods: Record<string, boolean>; stack: { handle: unknown }[]; _handlesMethod(m: string): boolean }; rawPath?: unknown; handle: { stack?: Layer[] }; match(p: string): false | { path: string; pattern: unknown; params: Record<string, string> } };
 type Found = { pattern: string; guarded: boolean; params: Record<string, string> };
 
@@ -79,12 +103,20 @@ function findRoute(stack: readonly Layer[], method: string, path: string, prefix
     if (layer.route !== undefined) {
       if (!layer.route._handlesMethod(method)) continue;
       const guarded = layer.route.stack.some((l) => typeof l.handle === 'function' && ACTRA_GUARD in l.handle);
-      return { pattern: prefix + m.pattern, guarded, params: { ...params, ...m.params } };
+      return { pattern: prefix + m.pattern, guarded, params: withParams(params, m.params) };
     }
-    const found = findRoute(layer.handle.stack as Layer[], method, path.slice(m.path.length) || '/', prefix + m.pattern, { ...params, ...m.params });
+    const found = findRoute(layer.handle.stack as Layer[], method, path.slice(m.path.length) || '/', prefix + m.pattern, withParams(params, m.params));
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The mount's params with a layer's added; the layer's own object when the mount has none (no copy). */
+function withParams(outer: Record<string, string>, own: Record<string, string>): Record<string, string> {
+  if (outer === NO_PARAMS) return own;
+  return Object.assign({}, outer, own);
 }
 
 /** Every route no guard covers (`METHOD /full/pattern`), for the start-up notice; compiles the guards on the way (a bad one is logged). */
@@ -106,10 +138,10 @@ function unguardedRoutes(http: ActraHttp, stack: readonly Layer[], prefix: strin
 }
 
 /** Runs admission; synchronous when the decision is. Failures become problem responses. */
-function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, base: string): void | Promise<void> {
-  const state = (req as StatefulRequest)[STATE];
+function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, base: string, path = req.baseUrl + req.path): void | Promise<void> {
+  const state = STATES.get(req);
   if (state?.done?.has(guard.action.type) === true) return next();
-  const admitted = http.admit(neutral(req, req.baseUrl + req.path, params, route), guard, route, base);
+  const admitted = http.admit(neutral(req, path, params, route), guard, route, base);
   const type = guard.action.type;
   if (!isThenable(admitted)) return proceed(http, req, res, next, admitted, state, type);
   return admitted.then(function admittedLater(outcome) {
@@ -125,8 +157,14 @@ function proceed(http: ActraHttp, req: Request, res: Response, next: NextFunctio
   } catch (error) {
     return send(res, http.failureResponse(error, neutral(req, req.baseUrl + req.path, {})));
   }
-  if (state !== undefined) (state.done ??= new Set()).add(actionType);
-  req.actra = outcome.result;
+  if (state === undefined) {
+    req.actra = outcome.result;
+  } else {
+    (state.done ??= new Set()).add(actionType);
+    ensureAccessor(req);
+    if (ACCESSOR in req && !Object.hasOwn(req, 'actra')) state.result = outcome.result;
+    else req.actra = outcome.result;
+  }
   next();
 }
 
@@ -146,7 +184,7 @@ export function actraMiddleware(options: ActraHttpOptions): RequestHandler & { g
   let logged = false;
   const middleware = function actraMiddleware(req: Request, res: Response, next: NextFunction): void | Promise<void> {
     const base = req.baseUrl;
-    (req as StatefulRequest)[STATE] = { http, base, done: undefined };
+    STATES.set(req, { http, base, done: undefined, result: undefined });
     const path = base + req.path;
     if (!logged) {
       logged = true;
@@ -177,11 +215,11 @@ async function approvalsFirst(http: ActraHttp, req: Request, res: Response, next
 function route(http: ActraHttp, req: Request, res: Response, next: NextFunction, path: string, base: string): void | Promise<void> {
   try {
     const router = (req.app as unknown as { router?: { stack: Layer[] } }).router;
-    const found = router === undefined ? undefined : findRoute(router.stack, req.method.toLowerCase(), path, '', {});
+    const found = router === undefined ? undefined : findRoute(router.stack, req.method.toLowerCase(), path, '', NO_PARAMS);
     const exact = found === undefined ? undefined : http.table.lookup(req.method, found.pattern);
-    if (exact !== undefined && found !== undefined) return admit(http, req, res, next, exact.value, found.pattern, found.params, base);
+    if (exact !== undefined && found !== undefined) return admit(http, req, res, next, exact.value, found.pattern, found.params, base, path);
     const matched = http.table.match(req.method, path);
-    if (matched !== undefined) return admit(http, req, res, next, matched.route.value, matched.route.pattern, matched.params, base);
+    if (matched !== undefined) return admit(http, req, res, next, matched.route.value, matched.route.pattern, matched.params, base, path);
     if (http.options.unmatched === 'deny' && found?.guarded !== true) return send(res, http.unmatchedResponse(neutral(req, path, {})));
   } catch (error) {
     return send(res, http.failureResponse(error, neutral(req, path, {})));
@@ -196,7 +234,7 @@ function route(http: ActraHttp, req: Request, res: Response, next: NextFunction,
 export function guard(action: string, options?: RouteGuardOptions): RequestHandler {
   const deferred = deferGuard(action, options);
   const handler = async function actraGuard(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const state = (req as StatefulRequest)[STATE];
+    const state = STATES.get(req);
     if (state === undefined) return send(res, notInstalledResponse('actraMiddleware'));
     let compiled: CompiledGuard;
     try {

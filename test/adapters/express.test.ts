@@ -100,6 +100,19 @@ describe('Express route patterns', () => {
   });
 });
 
+describe('Express req.actra', () => {
+  it('reads the decision on guarded routes, undefined elsewhere, and keeps a value the app assigns', async () => {
+    const app = express();
+    app.use(express.json());
+    app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'x' }), logger: { info() {}, warn() {} } }));
+    app.get('/export', guard('export'), (req, res) => void res.json({ effect: req.actra?.decision?.effect, own: Object.hasOwn(req, 'actra') }));
+    app.get('/plain', (req, res) => void res.json({ before: req.actra === undefined, after: ((req.actra = { decisionId: 'mine' } as never), req.actra?.decisionId) }));
+    expect((await request(app).get('/export?rows=5')).body).toEqual({ effect: 'allow', own: false });
+    expect((await request(app).get('/plain')).body).toEqual({ before: true, after: 'mine' });
+    expect((await request(app).get('/export?rows=5')).body).toEqual({ effect: 'allow', own: false });
+  });
+});
+
 describe('Express guards checked on the first request', () => {
   it('logs a guard of an undeclared action on the first request, and refuses only its route with a generic 500', async () => {
     const warnings: { obj: unknown; msg: string | undefined }[] = [];

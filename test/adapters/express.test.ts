@@ -106,7 +106,7 @@ describe('Express req.actra', () => {
     app.use(express.json());
     app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'x' }), logger: { info() {}, warn() {} } }));
     app.get('/export', guard('export'), (req, res) => void res.json({ effect: req.actra?.decision?.effect, own: Object.hasOwn(req, 'actra') }));
-    app.get('/plain', (req, res) => void res.json({ before: req.actra === undefined, after: ((req.actra = { decisionId: 'mine' } as never), req.actra?.decisionId) }));
+    app.get('/plain', (req, res) => void res.json({ before: req.actra === undefined, after: ((req.actra = { decisionId: 'mine' } as unknown as ActraRequestDecision), req.actra?.decisionId) }));
     expect((await request(app).get('/export?rows=5')).body).toEqual({ effect: 'allow', own: false });
     expect((await request(app).get('/plain')).body).toEqual({ before: true, after: 'mine' });
     expect((await request(app).get('/export?rows=5')).body).toEqual({ effect: 'allow', own: false });

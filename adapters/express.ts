@@ -25,11 +25,14 @@ interface State { readonly http: ActraHttp; readonly base: string; done: Set<str
 const STATES = new WeakMap<object, State>();
 const ACCESSOR = Symbol.for('actra.express.accessor');
 
-/** Defines the `req.actra` accessor on the request's prototype (once per app's prototype). */
-function ensureAccessor(req: Request): void {
-  if (ACCESSOR in req) return;
+/**
+ * True when `req.actra` reads the state: defines the accessor on the request's prototype the first
+ * time a request of that app's prototype is seen.
+ */
+function hasAccessor(req: Request): boolean {
+  if (ACCESSOR in req) return true;
   const proto = Object.getPrototypeOf(req) as object | null;
-  if (proto === null) return;
+  if (proto === null) return false;
   Object.defineProperty(proto, 'actra', {
     configurable: true,
     get(this: Request): ActraRequestDecision | undefined {
@@ -40,6 +43,18 @@ function ensureAccessor(req: Request): void {
     },
   });
   Object.defineProperty(proto, ACCESSOR, { value: true });
+  return true;
+}
+
+/** Makes `result` the request's `req.actra`: through the state where the accessor reads it, else as an own property. */
+function setDecision(req: Request, state: State | undefined, result: ActraRequestDecision): void {
+  if (state !== undefined && !Object.hasOwn(req, 'actra') && hasAccessor(req)) state.result = result;
+  else req.actra = result;
+}
+
+/** A router layer's mount path as a pattern prefix (`''` for the root). */
+function mountPath(rawPath: unknown): string {
+  return typeof rawPath === 'string' && rawPath !== '/' ? rawPath : '';
 }
 
 type Layer = { route?: { path: unknown; methods: Record<string, boolean>; stack: { handle: unknown }[]; _handlesMethod(m: string): boolean }; rawPath?: unknown; handle: { stack?: Layer[] }; match(p: string): false | { path: string; pattern: unknown; params: Record<string, string> } };
@@ -131,7 +146,7 @@ function unguardedRoutes(http: ActraHttp, stack: readonly Layer[], prefix: strin
         if (!guarded && http.table.lookup(m, pattern) === undefined && http.table.match(m, pattern) === undefined) out.push(`${m} ${pattern}`);
       }
     } else if (Array.isArray(layer.handle.stack) && typeof layer.rawPath === 'string') {
-      unguardedRoutes(http, layer.handle.stack, prefix + (layer.rawPath === '/' ? '' : layer.rawPath), out);
+      unguardedRoutes(http, layer.handle.stack, prefix + mountPath(layer.rawPath), out);
     }
   }
   return out;
@@ -157,14 +172,8 @@ function proceed(http: ActraHttp, req: Request, res: Response, next: NextFunctio
   } catch (error) {
     return send(res, http.failureResponse(error, neutral(req, req.baseUrl + req.path, {})));
   }
-  if (state === undefined) {
-    req.actra = outcome.result;
-  } else {
-    (state.done ??= new Set()).add(actionType);
-    ensureAccessor(req);
-    if (ACCESSOR in req && !Object.hasOwn(req, 'actra')) state.result = outcome.result;
-    else req.actra = outcome.result;
-  }
+  if (state !== undefined) (state.done ??= new Set()).add(actionType);
+  setDecision(req, state, outcome.result);
   next();
 }
 
@@ -270,7 +279,7 @@ function patternIn(stack: readonly Layer[], route: object, prefix: string): stri
   for (const layer of stack) {
     if (layer.route === route) return prefix + String(layer.route.path);
     if (layer.route === undefined && Array.isArray(layer.handle.stack)) {
-      const found = patternIn(layer.handle.stack, route, prefix + (typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : ''));
+      const found = patternIn(layer.handle.stack, route, prefix + mountPath(layer.rawPath));
       if (found !== undefined) return found;
     }
   }
@@ -281,7 +290,7 @@ function patternIn(stack: readonly Layer[], route: object, prefix: string): stri
 function mountPrefix(app: { parent?: unknown; mountpath?: unknown }): string {
   let prefix = '';
   for (let a = app; a.parent !== undefined; a = a.parent as typeof app) {
-    prefix = (typeof a.mountpath === 'string' && a.mountpath !== '/' ? a.mountpath : '') + prefix;
+    prefix = mountPath(a.mountpath) + prefix;
   }
   return prefix;
 }

@@ -24,10 +24,9 @@ type Params = Readonly<Record<string, string>>;
  * A request header. On @hono/node-server, from Node's own header object (`c.env.incoming`):
  * `c.req.header()` would make the server build a WHATWG `Headers` for the request.
  */
-function requestHeader(c: Context, name: string): string | undefined {
-  const headers = nodeHeaders(c);
+function requestHeader(c: Context, name: string, headers = nodeHeaders(c)): string | undefined {
   if (headers === undefined) return c.req.header(name);
-  const value = headers[name];
+  const value = headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
 }
 
@@ -95,9 +94,7 @@ class HonoRequest implements NeutralRequest {
   }
 
   header(name: string): string | undefined {
-    if (this.#nodeHeaders === undefined) return this.#c.req.header(name);
-    const value = this.#nodeHeaders[name.toLowerCase()];
-    return Array.isArray(value) ? value[0] : value;
+    return requestHeader(this.#c, name, this.#nodeHeaders);
   }
 }
 

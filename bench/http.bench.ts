@@ -120,10 +120,11 @@ async function serve(framework: Framework, variant: Variant): Promise<void> {
   } else {
     const { Hono } = await import('hono');
     const { serve: serveHono } = await import('@hono/node-server');
-    const app = new Hono();
+    const app = new Hono<{ Bindings: { incoming: { headers: Record<string, string | undefined> } } }>();
     if (variant === 'floor') {
       app.use(async function floor(c, next) {
-        floorRead(c.req.header('authorization'));
+        // Node's own headers, as Actra reads them: `c.req.header()` would build a WHATWG Headers.
+        floorRead(c.env.incoming.headers['authorization']);
         await next();
       });
     }

@@ -131,6 +131,9 @@ function actorTypeOf(actor: Fields, plain: boolean): string | undefined {
   return actorType;
 }
 
+/** The rule lists of a policy: global, per action type, per actor type. */
+type RuleSources = { readonly global: readonly RuleSource[]; readonly byAction: ReadonlyMap<string, readonly RuleSource[]>; readonly byActor: ReadonlyMap<string, readonly RuleSource[]> };
+
 /**
  * The rules compiled for inputs with a domain object that is not a plain object (a class instance,
  * `Object.create(proto)`): every field read is confirmed own with `Object.hasOwn` before it runs.
@@ -141,7 +144,7 @@ class CheckedRules {
   readonly #byActor = new Map<string, Decide>();
   readonly #global: Decide;
 
-  constructor(sources: { readonly global: readonly RuleSource[]; readonly byAction: ReadonlyMap<string, readonly RuleSource[]>; readonly byActor: ReadonlyMap<string, readonly RuleSource[]> }, fallback: Decision) {
+  constructor(sources: RuleSources, fallback: Decision) {
     for (const [name, list] of sources.byAction) this.#byAction.set(name, compileRuleList(list, undefined, true));
     for (const [name, list] of sources.byActor) this.#byActor.set(name, compileRuleList(list, undefined, true));
     this.#global = compileRuleList(sources.global, fallback, true);
@@ -183,7 +186,7 @@ export class CompiledPolicy implements Policy {
   /** Per require_approval rule: its approvers condition for plain objects and for any object (null when it has none). */
   readonly #approvers = new Map<string, { readonly plain: Test; readonly checked: Test } | null>();
   /** The rule lists, to build the checked evaluator from when an input first needs it. */
-  readonly #sources: { readonly global: readonly RuleSource[]; readonly byAction: ReadonlyMap<string, readonly RuleSource[]>; readonly byActor: ReadonlyMap<string, readonly RuleSource[]> };
+  readonly #sources: RuleSources;
   /** The evaluator for inputs that are not plain objects (every property confirmed own), built on first use. */
   #checked: CheckedRules | undefined;
   readonly #reads = new Map<string, ReadSet>();
@@ -268,7 +271,8 @@ export class CompiledPolicy implements Policy {
 
   /** `evaluate` for an input that is not a plain object (kept out of the hot path). */
   #evaluateOther(input: object): Decision {
-    return this.#run(ownProperty(input, 'action') as Fields, ownProperty(input, 'actor') as Fields, ownProperty(input, 'snapshot') as Fields);
+    const [action, actor, snapshot] = domainsOf(input) as [Fields, Fields, Fields];
+    return this.#run(action, actor, snapshot);
   }
 
   /** Same as `evaluate({ action, actor, snapshot })`. */

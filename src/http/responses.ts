@@ -198,7 +198,7 @@ export function errorResponse(error: unknown, requestId: string, retryAfterSecon
 /** `Actra-Decision-Id` and the request id header, for every decided request. */
 export function decisionHeaders(result: CheckResult, requestIdHeader: string): Record<string, string> {
   const headers: Record<string, string> = { [ACTRA_HEADERS.decisionId]: result.decisionId, [requestIdHeader]: result.requestId };
-  if (result.mode === 'warn' && (result.wouldHave !== undefined || result.error !== undefined)) headers[ACTRA_HEADERS.warning] = warningHeader(result);
+  if (warns(result)) headers[ACTRA_HEADERS.warning] = warningHeader(result);
   return headers;
 }
 
@@ -206,8 +206,12 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** The headers of an allowed response without `decisionHeaders`: only warn mode's `Actra-Warning`. */
 export function allowedHeaders(result: CheckResult): Readonly<Record<string, string>> {
-  if (result.mode === 'warn' && (result.wouldHave !== undefined || result.error !== undefined)) return { [ACTRA_HEADERS.warning]: warningHeader(result) };
-  return NO_HEADERS;
+  return warns(result) ? { [ACTRA_HEADERS.warning]: warningHeader(result) } : NO_HEADERS;
+}
+
+/** True in warn mode when enforce mode would have refused or the decision failed. */
+function warns(result: CheckResult): boolean {
+  return result.mode === 'warn' && (result.wouldHave !== undefined || result.error !== undefined);
 }
 
 /**

@@ -114,6 +114,9 @@ interface Evaluated {
 }
 
 /** What is known about a check while it runs, for its event. */
+/** `Trace.time` / `Trace.started` of a decision that began with no observer registered. */
+const UNTIMED = -1;
+
 interface Trace {
   readonly decisionId: string;
   readonly requestId: string;
@@ -141,9 +144,6 @@ interface Trace {
  * const refund = await runtime.admit({ type: 'refund', amount: 4900 }, () => payments.refund(4900));
  * ```
  */
-/** `Trace.time` / `Trace.started` of a decision that began with no observer registered. */
-const UNTIMED = -1;
-
 export class ActraRuntime<Ctx = unknown> {
   /** The compiled policy this runtime enforces. */
   readonly policy: Policy;

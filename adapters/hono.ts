@@ -13,8 +13,10 @@ declare module 'hono' {
   }
 }
 
+type BodyRead = { body?: unknown; rawBody?: string };
 type State = { readonly http: ActraHttp; done: Set<string> | undefined };
-const NO_BODY: { body?: unknown } = Object.freeze({});
+const NO_BODY: BodyRead = Object.freeze({});
+const NO_PARAMS: Params = Object.freeze({});
 /** Per-request state, kept on the raw `Request` (shared by sub-apps) under a symbol: no WeakMap entry per request. */
 const STATE = Symbol('actra.hono');
 type Stateful = Request & { [STATE]?: State };
@@ -35,21 +37,38 @@ function nodeHeaders(c: Context): Record<string, string | string[] | undefined> 
   return typeof env?.incoming?.headers === 'object' ? env.incoming.headers : undefined;
 }
 
-async function readBody(c: Context, limit: number, raw: boolean): Promise<{ body?: unknown; rawBody?: string }> {
-  const cache = c.req.bodyCache as unknown as { text?: Promise<string>; json?: Promise<unknown> };
+/**
+ * The body text, or `undefined` when there is none to read. Split from {@link bodyRead} so that the
+ * guard awaits one promise (the text) rather than a second async function around it.
+ * @throws ActraError `ACTRA_PAYLOAD_TOO_LARGE` (413) when the declared length is over `limit`.
+ */
+function bodyText(c: Context, limit: number): Promise<string> | undefined {
+  const cache = c.req.bodyCache as unknown as { text?: Promise<string> };
+  if (cache.text !== undefined) return cache.text;
   const method = c.req.method;
-  if (cache.text === undefined && (method === 'GET' || method === 'HEAD')) return {};
+  if (method === 'GET' || method === 'HEAD') return undefined;
   const length = requestHeader(c, 'content-length');
-  if (Number(length ?? 0) > limit) throw tooLarge(limit);
-  // Touching `raw.body` makes @hono/node-server build a full Request: only do it when no length is declared.
-  const stream = cache.text === undefined && length === undefined ? c.req.raw.body : null;
-  if (cache.text === undefined && length === undefined && stream === null) return {};
-  const text = await (cache.text ?? (stream !== null ? readRawBody(stream as unknown as AsyncIterable<unknown>, limit) : c.req.text()));
+  if (length !== undefined) {
+    if (Number(length) > limit) throw tooLarge(limit);
+    return c.req.text();
+  }
+  // Touching `raw.body` makes @hono/node-server build a full Request: only done when no length is declared.
+  const stream = c.req.raw.body;
+  return stream === null ? undefined : readRawBody(stream as unknown as AsyncIterable<unknown>, limit);
+}
+
+/**
+ * The body from its text: checked against `limit`, cached for the handler (`c.req.text()`,
+ * `c.req.json()` then answer from it), parsed when JSON; the text itself when `raw`.
+ * @throws ActraError `ACTRA_PAYLOAD_TOO_LARGE` (413) or `ACTRA_BAD_REQUEST` (400, invalid JSON).
+ */
+function bodyRead(c: Context, text: string, limit: number, raw: boolean): BodyRead {
   // UTF-8 takes at most three bytes per UTF-16 unit: short texts need no count.
   if (text.length * 3 > limit && Buffer.byteLength(text) > limit) throw tooLarge(limit);
-  cache.text = Promise.resolve(text);
+  const cache = c.req.bodyCache as unknown as { text?: Promise<string>; json?: Promise<unknown> };
+  cache.text ??= Promise.resolve(text);
   if (raw) return { rawBody: text };
-  if (text.length === 0) return {};
+  if (text.length === 0) return NO_BODY;
   // Not JSON: handed on as text, which actions refuse (415) rather than read no fields from it.
   if (!isJsonType(requestHeader(c, 'content-type'))) return { body: text };
   try {
@@ -61,21 +80,31 @@ async function readBody(c: Context, limit: number, raw: boolean): Promise<{ body
   }
 }
 
-/** The neutral view of a Hono request; the query is parsed only when read. */
+async function readBody(c: Context, limit: number, raw: boolean): Promise<BodyRead> {
+  const text = bodyText(c, limit);
+  return text === undefined ? NO_BODY : bodyRead(c, await text, limit, raw);
+}
+
+/**
+ * The neutral view of a Hono request; params and query are read only when asked for. `params` is
+ * either an object or the index of the Hono route (with its path) whose decoded params to read.
+ */
 class HonoRequest implements NeutralRequest {
   readonly method: string;
   readonly path: string;
   readonly body: unknown;
   readonly rawBody?: string;
   readonly #c: Context;
-  #params: Params | (() => Params);
+  #params: Params | number;
+  readonly #routePath: string;
   /** On @hono/node-server (`c.env.incoming`), Node's own header object: no `Headers` lookups. */
   readonly #nodeHeaders: Record<string, string | string[] | undefined> | undefined;
   #query: Record<string, unknown> | undefined;
 
-  constructor(c: Context, params: Params | (() => Params), read: { body?: unknown; rawBody?: string }) {
+  constructor(c: Context, read: BodyRead, params: Params | number = NO_PARAMS, routePath = '') {
     this.#c = c;
     this.#params = params;
+    this.#routePath = routePath;
     this.method = c.req.method;
     this.path = c.req.path;
     this.body = read.body;
@@ -86,7 +115,13 @@ class HonoRequest implements NeutralRequest {
   /** Decoded only when read (most actions take their fields from the body). */
   get params(): Params {
     const params = this.#params;
-    return typeof params === 'function' ? (this.#params = params()) : params;
+    return typeof params === 'number' ? (this.#params = paramsOf(this.#c, params)) : params;
+  }
+
+  /** A Hono param's name is written in its route's path (`:id`, `:id{[0-9]+}`, `:id?`): no decoding needed to rule one out. */
+  mayHaveParam(name: string): boolean {
+    const params = this.#params;
+    return typeof params === 'number' ? this.#routePath.includes(name) : Object.hasOwn(params, name);
   }
 
   get query(): Record<string, unknown> {
@@ -98,13 +133,10 @@ class HonoRequest implements NeutralRequest {
   }
 }
 
-function neutral(c: Context, params: Params | (() => Params), read: { body?: unknown; rawBody?: string }): NeutralRequest {
-  return new HonoRequest(c, params, read);
-}
-
 /** The decoded params of matched route `index`, read through Hono's own match result. */
 function paramsOf(c: Context, index: number): Record<string, string> {
   const current = c.req.routeIndex;
+  if (current === index) return c.req.param() as Record<string, string>;
   c.req.routeIndex = index;
   try {
     return c.req.param() as Record<string, string>;
@@ -131,22 +163,30 @@ function setHeaders(c: Context, headers: Readonly<Record<string, string>>): void
   for (const name in headers) c.header(name, headers[name]);
 }
 
-async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, guard: CompiledGuard, route: string, params: Params | (() => Params)): Promise<Response | undefined> {
+/** Admission for one guarded route; `params` is the index of the Hono route whose params apply, or an object. */
+async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, guard: CompiledGuard, route: string, params: Params | number): Promise<Response | undefined> {
   const state = (c.req.raw as Stateful)[STATE];
   if (state?.done?.has(guard.action.type) === true) return void (await next());
   let read = NO_BODY;
-  try {
-    if (guard.action.needsBody) read = await readBody(c, http.options.bodyLimit, false);
-  } catch (error) {
-    return respond(c, http.failureResponse(error, neutral(c, params, {})));
+  if (guard.action.needsBody) {
+    try {
+      const text = bodyText(c, http.options.bodyLimit);
+      if (text !== undefined) read = bodyRead(c, await text, http.options.bodyLimit, false);
+    } catch (error) {
+      return respond(c, http.failureResponse(error, new HonoRequest(c, NO_BODY, params, route)));
+    }
   }
-  const admitted = http.admit(neutral(c, params, read), guard, route);
+  const admitted = http.admit(new HonoRequest(c, read, params, route), guard, route);
   const outcome = isThenable(admitted) ? await admitted : admitted;
   if (outcome.kind === 'respond') return respond(c, outcome.response);
   if (state !== undefined) (state.done ??= new Set()).add(guard.action.type);
   setHeaders(c, outcome.headers);
   c.set('actra', outcome.result);
   await next();
+  return undefined;
+}
+
+function passedOn(): undefined {
   return undefined;
 }
 
@@ -174,37 +214,41 @@ export function actraMiddleware(options: ActraHttpOptions): MiddlewareHandler & 
     http.logStartup([...unguarded]);
     return [...unguarded];
   }
-  const middleware = createMiddleware(async function actraMiddleware(c, next) {
+  /** Not `async`: a guarded request's promise is admission's own, with no second async frame around it. */
+  const middleware = createMiddleware(function actraMiddleware(c, next): Promise<Response | undefined> {
     (c.req.raw as Stateful)[STATE] = { http, done: undefined };
-    const path = c.req.path;
+    return http.isApprovalPath(c.req.path) ? approvalRoute(c, next) : guardRoute(c, next);
+  });
+  /** Admission for the request's route when the route table or a `guard()` covers it; else on to the app. */
+  function guardRoute(c: Context, next: () => Promise<void>): Promise<Response | undefined> {
     try {
-      if (http.isApprovalPath(path)) {
-        const read = c.req.method === 'POST' ? await readBody(c, http.options.bodyLimit, true) : {};
-        const response = await http.approvals(neutral(c, {}, read));
-        if (response !== undefined) return respond(c, response);
-      }
       let guarded = false;
       const routes = matchedRoutes(c);
       for (let index = 0; index < routes.length; index++) {
         const route = routes[index] as (typeof routes)[number];
         if (ACTRA_GUARD in route.handler) guarded = true;
         const exact = http.table.lookup(c.req.method, route.path);
-        if (exact !== undefined) {
-          const matchedIndex = index;
-          return await admit(http, c, next, exact.value, route.path, function matchedParams() {
-            return paramsOf(c, matchedIndex);
-          });
-        }
+        if (exact !== undefined) return admit(http, c, next, exact.value, route.path, index);
       }
-      const matched = http.table.match(c.req.method, path);
-      if (matched !== undefined) return await admit(http, c, next, matched.route.value, matched.route.pattern, matched.params);
-      if (http.options.unmatched === 'deny' && !guarded) return respond(c, http.unmatchedResponse(neutral(c, {}, {})));
+      const matched = http.table.match(c.req.method, c.req.path);
+      if (matched !== undefined) return admit(http, c, next, matched.route.value, matched.route.pattern, matched.params);
+      if (http.options.unmatched === 'deny' && !guarded) return Promise.resolve(respond(c, http.unmatchedResponse(new HonoRequest(c, NO_BODY))));
     } catch (error) {
-      return respond(c, http.failureResponse(error, neutral(c, {}, {})));
+      return Promise.resolve(respond(c, http.failureResponse(error, new HonoRequest(c, NO_BODY))));
     }
-    await next();
-    return undefined;
-  });
+    return next().then(passedOn);
+  }
+  /** An approval route under the approvals prefix; a path there that Actra does not serve is guarded as any other. */
+  async function approvalRoute(c: Context, next: () => Promise<void>): Promise<Response | undefined> {
+    try {
+      const read = c.req.method === 'POST' ? await readBody(c, http.options.bodyLimit, true) : NO_BODY;
+      const response = await http.approvals(new HonoRequest(c, read));
+      if (response !== undefined) return respond(c, response);
+    } catch (error) {
+      return respond(c, http.failureResponse(error, new HonoRequest(c, NO_BODY)));
+    }
+    return guardRoute(c, next);
+  }
   return Object.assign(middleware, { report });
 }
 
@@ -218,11 +262,9 @@ export function guard(action: string, options?: RouteGuardOptions): MiddlewareHa
     try {
       compiled = deferred.compile(state.http);
     } catch (error) {
-      return respond(c, state.http.failureResponse(error, neutral(c, {}, {})));
+      return respond(c, state.http.failureResponse(error, new HonoRequest(c, NO_BODY)));
     }
-    return admit(state.http, c, next, compiled, routePath(c), function guardParams() {
-      return c.req.param() as Record<string, string>;
-    });
+    return admit(state.http, c, next, compiled, routePath(c), c.req.routeIndex);
   });
   return Object.assign(handler, { [ACTRA_GUARD]: deferred });
 }

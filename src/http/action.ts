@@ -95,6 +95,7 @@ export function compileAction(spec: ActionSpec, schema: SchemaInfo, where: strin
           const body = readsBody ? actionBody(req) : undefined;
           for (const reader of readers) {
             for (const source of reader.sources) {
+              if (source.from === 'params' && req.mayHaveParam?.(source.path[0] as string) === false) continue;
               const found = read(source.from === 'body' ? body : req[source.from], source.path);
               if (found === MISSING) continue;
               action[reader.name] = coerce(found, reader, source.from);

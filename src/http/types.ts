@@ -9,6 +9,11 @@ export interface NeutralRequest {
   /** The framework's matched route pattern including any mount prefix (`/api/refunds/:id`), when known. */
   readonly routePattern?: string;
   readonly params: Readonly<Record<string, string>>;
+  /**
+   * Optional: `false` when the route certainly has no param `name`, so that building the action need
+   * not read `params` (which Hono decodes in full on first read). Absent, or `true`: `params` is read.
+   */
+  mayHaveParam?(name: string): boolean;
   readonly query: Readonly<Record<string, unknown>>;
   /**
    * The parsed body (a JSON object); `undefined` when there is none; the body as read (a string,

@@ -116,6 +116,8 @@ const optionsSchema = z
   .strict();
 
 interface CacheEntry {
+  /** The whole verified token: a hit must present exactly this. */
+  readonly token: string;
   readonly actor: Actor;
   readonly expiresAt: number;
   /** The value of the insertion counter when the entry was (re)inserted. */
@@ -187,15 +189,16 @@ export function jwtActor(options: JwtActorOptions): JwtActorResolver {
     return { actor, exp: typeof payload.exp === 'number' ? payload.exp : undefined };
   }
 
-  function remember(key: string, actor: Actor, exp: number | undefined): void {
+  function remember(token: string, actor: Actor, exp: number | undefined): void {
     if (cacheOptions === false) return;
     const at = now();
     const until = Math.min(exp === undefined ? Infinity : exp * 1000, at + cacheOptions.maxAgeSec * 1000);
     // Only keys a well-formed `Bearer` header can carry, so a cache hit never needs the header parsed.
-    if (!(until > at) || !TOKEN.test(key)) return;
+    if (!(until > at) || !TOKEN.test(token)) return;
+    const key = cacheKey(token);
     cache.delete(key);
     inserted += 1;
-    cache.set(key, { actor, expiresAt: until, stamp: inserted });
+    cache.set(key, { token, actor, expiresAt: until, stamp: inserted });
     while (cache.size > cacheOptions.max) {
       const oldest = cache.keys().next();
       if (oldest.done === true) break;
@@ -204,25 +207,29 @@ export function jwtActor(options: JwtActorOptions): JwtActorResolver {
   }
 
   /**
-   * The cached actor of a verified token, or `undefined`. Keyed by the token itself: only verified
-   * tokens are stored, so the cache holds at most `max` genuine tokens, and no hashing happens per request.
+   * The cached actor of a verified token, or `undefined`. Only verified tokens are stored, so the
+   * cache holds at most `max` genuine tokens, and no digest is computed per request. The map is keyed
+   * by the token's last characters (signature bytes; hashing the whole token for the lookup cost
+   * more than the rest of the hit), and a hit must present the whole stored token: two tokens that
+   * share a key only take each other's place.
    */
   function cached(token: string): Actor | undefined {
     if (cacheOptions === false) return undefined;
-    const entry = cache.get(token);
-    if (entry === undefined) return undefined;
+    const key = cacheKey(token);
+    const entry = cache.get(key);
+    if (entry === undefined || entry.token !== token) return undefined;
     if (!(entry.expiresAt > now())) {
-      cache.delete(token);
+      cache.delete(key);
       return undefined;
     }
     hits += 1;
     // Least recently used order, refreshed only for entries out of the newest half: a hot
     // token costs no map writes, and no entry in use falls off the end.
     if (inserted - entry.stamp >= refreshAfter) {
-      cache.delete(token);
+      cache.delete(key);
       inserted += 1;
       entry.stamp = inserted;
-      cache.set(token, entry);
+      cache.set(key, entry);
     }
     return entry.actor;
   }
@@ -460,6 +467,13 @@ function isLoopback(hostname: string): boolean {
 /** Claim names come from jose's fixed set, but never echo anything that looks like data. */
 function safeName(name: string): string {
   return /^[A-Za-z0-9_.-]{1,32}$/.test(name) ? name : 'unknown';
+}
+
+/** Characters of a token's end that key the cache: 16 base64url characters, 96 bits of its signature. */
+const CACHE_KEY_LENGTH = 16;
+
+function cacheKey(token: string): string {
+  return token.length > CACHE_KEY_LENGTH ? token.slice(-CACHE_KEY_LENGTH) : token;
 }
 
 /** Reads the clock at call time (so a replaced global `Date` is honoured). */

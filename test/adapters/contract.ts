@@ -593,6 +593,23 @@ export function contractSuite(framework: string, factory: Factory): void {
       expect(calls).toEqual(['tenant-guard']);
     });
 
+    it('takes a field from the route params over the body, on table routes, guard() and mounted routes', async () => {
+      reset();
+      for (const [path, route] of [
+        ['/refunds', 'table'],
+        ['/guarded', 'guard'],
+        ['/api/v1/refunds', 'mounted'],
+        ['/api/v1/guarded', 'mounted-guard'],
+        ['/tenants/t-1/refunds', 'tenant-guard'],
+      ] as const) {
+        const blocked = await send('POST', `${path}/fraud-31`, { headers: auth(), body: { amount: 5, id: 'r31' } });
+        expect([path, blocked.status, blocked.json.rule]).toEqual([path, 403, 'block_fraud']);
+        const ok = await send('POST', `${path}/r31`, { headers: auth(), body: { amount: 5, id: 'fraud-31' } });
+        expect([path, ok.status, ok.json.route]).toEqual([path, 200, route]);
+      }
+      expect(calls).toEqual(['table', 'guard', 'mounted', 'mounted-guard', 'tenant-guard']);
+    });
+
     it('carries the request id into the decision event, incoming or generated', async () => {
       reset();
       const given = await send('POST', '/refunds/r20', { headers: { ...auth(), 'x-request-id': 'req-event-20' }, body: { amount: 5 } });

@@ -376,6 +376,30 @@ describe('jwtActor verified-token cache', () => {
     expect(resolve.stats()).toEqual({ hits: 2, misses: 4, size: 2 });
   });
 
+  it('serves a hit only for the whole cached token, not another one ending in its signature', async () => {
+    const resolve = jwtActor(base({}));
+    const token = await sign({ alg: 'HS256', key: secretBytes });
+    expect((await resolve(token)).id).toBe('user-alice-42');
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'mallory', role: 'admin' })).toString('base64url')}.${signature}`;
+    await expectAuth(resolve(forged), 'signature verification failed');
+    await expectAuth(Promise.resolve().then(() => resolve.resolveRequest({ header: () => `Bearer ${forged}` })), 'signature verification failed');
+    // The genuine token is still cached, and the forged one took nothing from it.
+    expect(resolve.resolveRequest({ header: () => `Bearer ${token}` })).toMatchObject({ id: 'user-alice-42' });
+    expect(resolve.stats()).toEqual({ hits: 1, misses: 3, size: 1 });
+  });
+
+  it('keeps the verified tokens of different actors apart', async () => {
+    const resolve = jwtActor(base({}));
+    const [alice, bob] = await Promise.all(['alice', 'bob'].map((sub) => sign({ alg: 'HS256', key: secretBytes, sub })));
+    expect((await resolve(alice as string)).id).toBe('alice');
+    expect((await resolve(bob as string)).id).toBe('bob');
+    expect((await resolve(alice as string)).id).toBe('alice');
+    expect((await resolve(bob as string)).id).toBe('bob');
+    expect(resolve.stats()).toEqual({ hits: 2, misses: 2, size: 2 });
+  });
+
   it('never caches failures', async () => {
     const resolve = jwtActor(base({}));
     const bad = await sign({ alg: 'HS256', key: secretBytes, aud: 'other' });

@@ -187,9 +187,19 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/**
+ * The median over rounds of `variant`'s req/s divided by `baseline`'s in the same round: a slow
+ * spell of the machine lowers both runs of its round, and drops out of the ratio.
+ */
+function pairedRatio(samples: ReadonlyMap<Variant, readonly number[]>, variant: Variant, baseline: Variant): number {
+  const of = samples.get(variant) ?? [];
+  const base = samples.get(baseline) ?? [];
+  return median(of.map((rps, round) => rps / (base[round] as number)));
+}
+
 async function main(): Promise<void> {
   const seconds = Number(process.env['ACTRA_BENCH_SECONDS'] ?? 4);
-  const rounds = Number(process.env['ACTRA_BENCH_ROUNDS'] ?? 3);
+  const rounds = Number(process.env['ACTRA_BENCH_ROUNDS'] ?? 5);
   const frameworks = (process.env['ACTRA_BENCH_FRAMEWORKS']?.split(',') ?? ['express', 'fastify', 'hono']) as Framework[];
   const variants: Variant[] = ['bare', 'floor', 'actra-cached', 'actra-uncached', 'actra-202'];
   const token = await new SignJWT({ role: 'support' })
@@ -201,13 +211,14 @@ async function main(): Promise<void> {
     .setExpirationTime('2h')
     .sign(new TextEncoder().encode(SECRET));
 
-  console.log(`HTTP benchmark: autocannon, 10 connections, ${seconds} s per run, ${rounds} interleaved rounds, server in a child process on 127.0.0.1`);
+  console.log(`HTTP benchmark: autocannon, 10 connections, ${seconds} s per run, ${rounds} interleaved rounds (every other one reversed), server in a child process on 127.0.0.1; ratios are medians of same-round ratios`);
   const rows: string[][] = [];
   for (const framework of frameworks) {
     const samples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     const cpu = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const variant of variants) {
+      // Every other round runs the variants in reverse, so no variant always runs first or last in a round.
+      for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
         const { child, port } = await start(framework, variant);
         try {
           const body = variant === 'actra-202' ? BODY_202 : BODY;
@@ -226,9 +237,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    const bare = median(samples.get('bare') ?? []);
     const bareCpu = median(cpu.get('bare') ?? []);
-    const floor = median(samples.get('floor') ?? []);
     for (const variant of variants) {
       const rps = median(samples.get(variant) ?? []);
       const us = median(cpu.get(variant) ?? []);
@@ -236,8 +245,8 @@ async function main(): Promise<void> {
         framework,
         variant,
         Math.round(rps).toString(),
-        (rps / bare).toFixed(2) + 'x',
-        variant === 'bare' || variant === 'floor' ? '' : (rps / floor).toFixed(2) + 'x',
+        pairedRatio(samples, variant, 'bare').toFixed(2) + 'x',
+        variant === 'bare' || variant === 'floor' ? '' : pairedRatio(samples, variant, 'floor').toFixed(2) + 'x',
         us.toFixed(1),
         variant === 'bare' ? '' : '+' + (us - bareCpu).toFixed(1),
         (samples.get(variant) ?? []).map((v) => Math.round(v)).join(' / '),

@@ -128,8 +128,9 @@ interface CacheEntry {
 class JwksUnavailable extends Error {}
 
 /**
- * Creates a JWT actor resolver on jose. Verified tokens are cached (bounded LRU keyed by the
- * token itself, each entry kept no longer than the token's `exp`); failures are never cached.
+ * Creates a JWT actor resolver on jose. Verified tokens are cached (bounded LRU keyed by the end of
+ * the token's signature, a hit comparing the whole token; each entry kept no longer than the token's
+ * `exp`); failures are never cached.
  *
  * @throws ActraOptionsError (`ACTRA_OPTIONS`) at creation, naming the option: no algorithms, `none`,
  *   not exactly one key source, a secret with asymmetric algorithms (or a key with HS*), a short

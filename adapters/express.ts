@@ -16,20 +16,13 @@ declare global {
 }
 
 /**
- * Per-request state, under a symbol in `res.locals` (Express's own per-request object, made with a
- * null prototype, where a new key is a plain hash insert). Adding a property to Express's `req`
- * (whose prototype Express swaps on every request) cost several µs per request in CPU profiles, and
- * a `WeakMap` entry per request about 1 µs, so neither the state nor the decision is stored on
- * `req`: `req.actra` is an accessor on the app's request prototype that reads it from here.
+ * Per-request state, in a WeakMap keyed by the request. Adding a property to Express's `req`
+ * (whose prototype Express swaps on every request) cost several µs per request in CPU profiles,
+ * so neither the state nor the decision is stored on it: `req.actra` is an accessor on the app's
+ * request prototype that reads the decision from this map.
  */
 interface State { readonly http: ActraHttp; readonly base: string; done: Set<string> | undefined; result: ActraRequestDecision | undefined }
-const STATE = Symbol('actra.express.state');
-type Locals = { [STATE]?: State } | undefined;
-
-function stateOf(res: Response | undefined): State | undefined {
-  return (res?.locals as Locals)?.[STATE];
-}
-
+const STATES = new WeakMap<object, State>();
 const ACCESSOR = Symbol.for('actra.express.accessor');
 
 /**
@@ -43,7 +36,7 @@ function hasAccessor(req: Request): boolean {
   Object.defineProperty(proto, 'actra', {
     configurable: true,
     get(this: Request): ActraRequestDecision | undefined {
-      return stateOf(this.res)?.result;
+      return STATES.get(this)?.result;
     },
     set(this: Request, value: ActraRequestDecision | undefined) {
       Object.defineProperty(this, 'actra', { value, writable: true, configurable: true, enumerable: true });
@@ -75,28 +68,22 @@ export function captureRawBody(req: object, _res: unknown, buf: Buffer): void {
 /** The neutral view of an Express request. */
 class ExpressRequest implements NeutralRequest {
   readonly method: string;
+  readonly rawBody?: string;
   readonly routePattern?: string;
   readonly #req: Request;
-  /** Read once: `headers` is a getter far up the prototype chain Express swaps on every request. */
-  readonly #headers: Request['headers'];
 
   constructor(req: Request, readonly path: string, readonly params: Readonly<Record<string, string>>, routePattern: string | undefined) {
     this.method = req.method;
+    if (req.rawBody !== undefined) this.rawBody = req.rawBody;
     if (routePattern !== undefined) this.routePattern = routePattern;
     this.#req = req;
-    this.#headers = req.headers;
-  }
-
-  /** Read only when asked for (approval webhooks): a property missing from `req` is a slow lookup. */
-  get rawBody(): string | undefined {
-    return this.#req.rawBody;
   }
 
   /** Express 5 leaves `req.body` undefined when no parser read the body: then `UNPARSED_BODY`, which actions refuse. */
   get body(): unknown {
     const body = this.#req.body as unknown;
     if (body !== undefined || this.rawBody !== undefined) return body;
-    const headers = this.#headers;
+    const headers = this.#req.headers;
     const length = headers['content-length'];
     return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0') ? UNPARSED_BODY : undefined;
   }
@@ -107,7 +94,7 @@ class ExpressRequest implements NeutralRequest {
   }
 
   header(name: string): string | undefined {
-    const value = this.#headers[name.toLowerCase()];
+    const value = this.#req.headers[name.toLowerCase()];
     return Array.isArray(value) ? value[0] : value;
   }
 }
@@ -167,7 +154,7 @@ function unguardedRoutes(http: ActraHttp, stack: readonly Layer[], prefix: strin
 
 /** Runs admission; synchronous when the decision is. Failures become problem responses. */
 function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, base: string, path = req.baseUrl + req.path): void | Promise<void> {
-  const state = stateOf(res);
+  const state = STATES.get(req);
   if (state?.done?.has(guard.action.type) === true) return next();
   const admitted = http.admit(neutral(req, path, params, route), guard, route, base);
   const type = guard.action.type;
@@ -206,7 +193,7 @@ export function actraMiddleware(options: ActraHttpOptions): RequestHandler & { g
   let logged = false;
   const middleware = function actraMiddleware(req: Request, res: Response, next: NextFunction): void | Promise<void> {
     const base = req.baseUrl;
-    (res.locals as Locals & object)[STATE] = { http, base, done: undefined, result: undefined };
+    STATES.set(req, { http, base, done: undefined, result: undefined });
     const path = base + req.path;
     if (!logged) {
       logged = true;
@@ -256,7 +243,7 @@ function route(http: ActraHttp, req: Request, res: Response, next: NextFunction,
 export function guard(action: string, options?: RouteGuardOptions): RequestHandler {
   const deferred = deferGuard(action, options);
   const handler = async function actraGuard(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const state = stateOf(res);
+    const state = STATES.get(req);
     if (state === undefined) return send(res, notInstalledResponse('actraMiddleware'));
     let compiled: CompiledGuard;
     try {

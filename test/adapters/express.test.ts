@@ -113,6 +113,22 @@ describe('Express req.actra', () => {
   });
 });
 
+describe('Express per-request state', () => {
+  it('survives an app middleware that replaces res.locals between actraMiddleware and a guard', async () => {
+    const app = express();
+    app.use(express.json());
+    app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'x' }), logger: { info() {}, warn() {} } }));
+    app.use((_req, res, next) => {
+      res.locals = { user: 'from-app' };
+      next();
+    });
+    app.get('/export', guard('export'), (req, res) => void res.json({ effect: req.actra?.decision?.effect, user: res.locals['user'] }));
+    const res = await request(app).get('/export?rows=5');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ effect: 'allow', user: 'from-app' });
+  });
+});
+
 describe('Express guards checked on the first request', () => {
   it('logs a guard of an undeclared action on the first request, and refuses only its route with a generic 500', async () => {
     const warnings: { obj: unknown; msg: string | undefined }[] = [];

@@ -1,7 +1,7 @@
 /** Express 5 adapter: `actraMiddleware(options)`, `guard(action)` and the `@Guard` method decorator. */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, isThenable, notInstalledResponse, readRawBody, UNPARSED_BODY } from '../src/http/index.js';
-import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, isAdmitted, isThenable, notInstalledResponse, readRawBody, UNPARSED_BODY, withAdmitted } from '../src/http/index.js';
+import type { ActraHttp, ActraHttpOptions, Admitted, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -21,7 +21,7 @@ declare global {
  * so neither the state nor the decision is stored on it: `req.actra` is an accessor on the app's
  * request prototype that reads the decision from this map.
  */
-interface State { readonly http: ActraHttp; readonly base: string; done: Set<string> | undefined; result: ActraRequestDecision | undefined }
+interface State { readonly http: ActraHttp; readonly base: string; done: Admitted; result: ActraRequestDecision | undefined }
 const STATES = new WeakMap<object, State>();
 const ACCESSOR = Symbol.for('actra.express.accessor');
 
@@ -155,7 +155,7 @@ function unguardedRoutes(http: ActraHttp, stack: readonly Layer[], prefix: strin
 /** Runs admission; synchronous when the decision is. Failures become problem responses. */
 function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, base: string, path = req.baseUrl + req.path): void | Promise<void> {
   const state = STATES.get(req);
-  if (state?.done?.has(guard.action.type) === true) return next();
+  if (state !== undefined && isAdmitted(state.done, guard.action.type)) return next();
   const admitted = http.admit(neutral(req, path, params, route), guard, route, base);
   const type = guard.action.type;
   if (!isThenable(admitted)) return proceed(http, req, res, next, admitted, state, type);
@@ -172,7 +172,7 @@ function proceed(http: ActraHttp, req: Request, res: Response, next: NextFunctio
   } catch (error) {
     return send(res, http.failureResponse(error, neutral(req, req.baseUrl + req.path, {})));
   }
-  if (state !== undefined) (state.done ??= new Set()).add(actionType);
+  if (state !== undefined) state.done = withAdmitted(state.done, actionType);
   setDecision(req, state, outcome.result);
   next();
 }

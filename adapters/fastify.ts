@@ -1,8 +1,8 @@
 /** Fastify 5 adapter: `actraPlugin` (fastify-plugin, `preHandler`), route `config.actra`, `guard()` and `@Guard`. */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, isThenable, notInstalledResponse } from '../src/http/index.js';
-import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, isAdmitted, isThenable, notInstalledResponse, withAdmitted } from '../src/http/index.js';
+import type { ActraHttp, ActraHttpOptions, Admitted, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 /** Route config: `config: { actra: 'refund' }` or `{ actra: { action: 'refund', fields, mode } }`. */
 export type ActraRouteConfig = string | ({ readonly action: string } & RouteGuardOptions);
@@ -25,19 +25,15 @@ const ENTRY = Symbol('actra.route');
 type Entry = { readonly guard?: CompiledGuard; readonly routeLevel: boolean };
 /** The action types admitted for a request (one type, the common case, as itself): a route-level guard does not evaluate one again. */
 const ADMITTED = Symbol('actra.admitted');
-type Marked = FastifyRequest & { [ADMITTED]: string | Set<string> | null };
+type Marked = FastifyRequest & { [ADMITTED]: Admitted };
 
 function markAdmitted(request: FastifyRequest, type: string): void {
   const marked = request as Marked;
-  const admitted = marked[ADMITTED];
-  if (admitted === null) marked[ADMITTED] = type;
-  else if (typeof admitted !== 'string') admitted.add(type);
-  else if (admitted !== type) marked[ADMITTED] = new Set([admitted, type]);
+  marked[ADMITTED] = withAdmitted(marked[ADMITTED], type);
 }
 
 function wasAdmitted(request: FastifyRequest, type: string): boolean {
-  const admitted = (request as Marked)[ADMITTED];
-  return admitted === type || (typeof admitted === 'object' && admitted !== null && admitted.has(type));
+  return isAdmitted((request as Marked)[ADMITTED], type);
 }
 
 /** The neutral view of a Fastify request. */

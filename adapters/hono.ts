@@ -3,8 +3,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { RouterRoute } from 'hono/types';
 import { createMiddleware } from 'hono/factory';
 import { matchedRoutes, routePath } from 'hono/route';
-import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, invalidJson, isJsonType, isThenable, notInstalledResponse, readRawBody, singleOrList, tooLarge } from '../src/http/index.js';
-import type { ActraHttp, ActraHttpOptions, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, invalidJson, isAdmitted, isJsonType, isThenable, notInstalledResponse, readRawBody, singleOrList, tooLarge, withAdmitted } from '../src/http/index.js';
+import type { ActraHttp, ActraHttpOptions, Admitted, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -14,7 +14,7 @@ declare module 'hono' {
 }
 
 type BodyRead = { body?: unknown; rawBody?: string };
-type State = { readonly http: ActraHttp; done: Set<string> | undefined };
+type State = { readonly http: ActraHttp; done: Admitted };
 const NO_BODY: BodyRead = Object.freeze({});
 const NO_PARAMS: Params = Object.freeze({});
 /** Per-request state, kept on the raw `Request` (shared by sub-apps) under a symbol: no WeakMap entry per request. */
@@ -166,7 +166,7 @@ function setHeaders(c: Context, headers: Readonly<Record<string, string>>): void
 /** Admission for one guarded route; `params` is the index of the Hono route whose params apply, or an object. */
 async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, guard: CompiledGuard, route: string, params: Params | number): Promise<Response | undefined> {
   const state = (c.req.raw as Stateful)[STATE];
-  if (state?.done?.has(guard.action.type) === true) return void (await next());
+  if (state !== undefined && isAdmitted(state.done, guard.action.type)) return void (await next());
   let read = NO_BODY;
   if (guard.action.needsBody) {
     try {
@@ -179,7 +179,7 @@ async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, gua
   const admitted = http.admit(new HonoRequest(c, read, params, route), guard, route);
   const outcome = isThenable(admitted) ? await admitted : admitted;
   if (outcome.kind === 'respond') return respond(c, outcome.response);
-  if (state !== undefined) (state.done ??= new Set()).add(guard.action.type);
+  if (state !== undefined) state.done = withAdmitted(state.done, guard.action.type);
   setHeaders(c, outcome.headers);
   c.set('actra', outcome.result);
   await next();

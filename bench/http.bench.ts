@@ -1,9 +1,9 @@
 /** HTTP benchmark: each framework's bare route against the same route behind Actra (token cache on and off), and the 202 pending-approval path. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -147,8 +147,23 @@ async function serve(framework: Framework, variant: Variant): Promise<void> {
   process.stdout.write(`ready ${(server.address() as AddressInfo).port}\n`);
 }
 
-async function start(framework: Framework, variant: Variant): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', framework, variant], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+/**
+ * Pins the load generator (this process) to the last CPU and returns the `taskset` prefix that
+ * starts each server on CPU 0, so that the two never take turns on one core and every run of every
+ * variant gets the same split. `undefined` (no pinning) with `ACTRA_BENCH_PIN=0`, on a machine with
+ * one CPU, or without `taskset`.
+ */
+function pinning(cpus: number): string[] | undefined {
+  if (process.env['ACTRA_BENCH_PIN'] === '0' || cpus < 2) return undefined;
+  const pinned = spawnSync('taskset', ['-p', '-c', String(cpus - 1), String(process.pid)], { stdio: 'ignore' });
+  return pinned.status === 0 ? ['taskset', '-c', '0'] : undefined;
+}
+
+async function start(framework: Framework, variant: Variant, pin: string[] | undefined): Promise<{ child: ChildProcess; port: number }> {
+  const args = [fileURLToPath(import.meta.url), '--serve', framework, variant];
+  const child = pin === undefined
+    ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+    : spawn(pin[0] as string, [...pin.slice(1), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -201,7 +216,11 @@ async function main(): Promise<void> {
   const seconds = Number(process.env['ACTRA_BENCH_SECONDS'] ?? 4);
   const rounds = Number(process.env['ACTRA_BENCH_ROUNDS'] ?? 5);
   const frameworks = (process.env['ACTRA_BENCH_FRAMEWORKS']?.split(',') ?? ['express', 'fastify', 'hono']) as Framework[];
-  const variants: Variant[] = ['bare', 'floor', 'actra-cached', 'actra-uncached', 'actra-202'];
+  const all: Variant[] = ['bare', 'floor', 'actra-cached', 'actra-uncached', 'actra-202'];
+  const chosen = process.env['ACTRA_BENCH_VARIANTS']?.split(',');
+  const variants = chosen === undefined ? all : all.filter((v) => v === 'bare' || chosen.includes(v));
+  const cpus = availableParallelism();
+  const pin = pinning(cpus);
   const token = await new SignJWT({ role: 'support' })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('r1')
@@ -211,15 +230,18 @@ async function main(): Promise<void> {
     .setExpirationTime('2h')
     .sign(new TextEncoder().encode(SECRET));
 
-  console.log(`HTTP benchmark: autocannon, 10 connections, ${seconds} s per run, ${rounds} interleaved rounds (every other one reversed), server in a child process on 127.0.0.1; ratios are medians of same-round ratios`);
+  const placement = pin === undefined ? 'server and load generator unpinned' : `server pinned to CPU 0, load generator to CPU ${cpus - 1}`;
+  console.log(`HTTP benchmark: autocannon, 10 connections, ${seconds} s per run, ${rounds} interleaved rounds (every other one reversed), server in a child process on 127.0.0.1 (${placement}); ratios are medians of same-round ratios`);
   const rows: string[][] = [];
   for (const framework of frameworks) {
     const samples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     const cpu = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+    /** The share of one CPU the server used during the run: near 100 % means the server, not the load generator, set the pace. */
+    const busy = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     for (let round = 0; round < rounds; round++) {
       // Every other round runs the variants in reverse, so no variant always runs first or last in a round.
       for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
-        const { child, port } = await start(framework, variant);
+        const { child, port } = await start(framework, variant, pin);
         try {
           const body = variant === 'actra-202' ? BODY_202 : BODY;
           const probe = await fetch(`http://127.0.0.1:${port}/refunds/r1`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
@@ -232,6 +254,7 @@ async function main(): Promise<void> {
           if (run.non2xx > 0 || run.errors > 0) throw new Error(`${framework} ${variant}: ${run.non2xx} non-2xx responses, ${run.errors} errors`);
           samples.get(variant)?.push(run.rps);
           cpu.get(variant)?.push((cpuAfter - cpuBefore) / run.total);
+          busy.get(variant)?.push((cpuAfter - cpuBefore) / (seconds * 1e6));
         } finally {
           child.kill();
         }
@@ -246,14 +269,15 @@ async function main(): Promise<void> {
         variant,
         Math.round(rps).toString(),
         pairedRatio(samples, variant, 'bare').toFixed(2) + 'x',
-        variant === 'bare' || variant === 'floor' ? '' : pairedRatio(samples, variant, 'floor').toFixed(2) + 'x',
+        variant === 'bare' || variant === 'floor' || !variants.includes('floor') ? '' : pairedRatio(samples, variant, 'floor').toFixed(2) + 'x',
         us.toFixed(1),
         variant === 'bare' ? '' : '+' + (us - bareCpu).toFixed(1),
+        (median(busy.get(variant) ?? []) * 100).toFixed(0) + ' %',
         (samples.get(variant) ?? []).map((v) => Math.round(v)).join(' / '),
       ]);
     }
   }
-  const header = ['framework', 'variant', 'req/s (median)', 'vs bare', 'vs floor', 'server CPU µs/req', 'added µs/req', 'runs (req/s)'];
+  const header = ['framework', 'variant', 'req/s (median)', 'vs bare', 'vs floor', 'server CPU µs/req', 'added µs/req', 'server CPU busy', 'runs (req/s)'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: readonly string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ') + ' |';
   console.log(line(header));

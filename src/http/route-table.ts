@@ -35,6 +35,18 @@ export interface RouteMatch<T> {
 
 /** Normalises a method for matching: upper case, `HEAD` → `GET`. */
 export function normaliseMethod(method: string): string {
+  switch (method) {
+    // The methods servers hand over in upper case already: no new string per request.
+    case 'GET':
+    case 'POST':
+    case 'PUT':
+    case 'PATCH':
+    case 'DELETE':
+    case 'OPTIONS':
+      return method;
+    case 'HEAD':
+      return 'GET';
+  }
   const upper = method.toUpperCase();
   return upper === 'HEAD' ? 'GET' : upper;
 }

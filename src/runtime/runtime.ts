@@ -717,6 +717,17 @@ function checkProvided(provided: unknown): Readonly<Record<string, unknown>> {
 }
 
 function normalizeMethod(method: string): string {
+  switch (method) {
+    // What the HTTP side passes (already normalised) and what calls record: no new string per decision.
+    case 'GET':
+    case 'POST':
+    case 'PUT':
+    case 'PATCH':
+    case 'DELETE':
+    case 'OPTIONS':
+    case 'call':
+      return method;
+  }
   const upper = method.toUpperCase();
   if (upper === 'CALL') return 'call';
   return upper === 'HEAD' ? 'GET' : upper;

@@ -9,6 +9,12 @@ export interface SnapshotPlan {
   readonly fields: readonly string[];
   /** The loaders declaring at least one of `fields`, in declaration order. */
   readonly loaders: readonly SnapshotLoader<never>[];
+  /**
+   * True when a field is a name plain objects inherit (`__proto__`, `constructor`, …): the snapshot
+   * is then built without a prototype, so that writing such a field sets an own property. Otherwise
+   * it is a plain object, which V8 keeps in fast mode (an object without a prototype is a hash table).
+   */
+  readonly nullPrototype: boolean;
 }
 
 /** What a loader is called with, apart from its abort signal. */
@@ -87,7 +93,10 @@ export class SnapshotLoading {
         return wanted.has(field);
       });
     });
-    const plan: SnapshotPlan = Object.freeze({ fields: Object.freeze(fields), loaders: Object.freeze(loaders) });
+    const nullPrototype = fields.some(function inherited(field) {
+      return field === '__proto__' || field in Object.prototype;
+    });
+    const plan: SnapshotPlan = Object.freeze({ fields: Object.freeze(fields), loaders: Object.freeze(loaders), nullPrototype });
     this.#plans.set(key, plan);
     return plan;
   }
@@ -99,7 +108,7 @@ export class SnapshotLoading {
    * @throws ActraResolverError (`ACTRA_LOADER_FAILED`, `ACTRA_LOADER_TIMEOUT`) naming the loader.
    */
   load<Ctx>(plan: SnapshotPlan, scope: LoadScope<Ctx>, provided?: Readonly<Record<string, unknown>>): Record<string, unknown> | Promise<Record<string, unknown>> {
-    const snapshot: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    const snapshot: Record<string, unknown> = plan.nullPrototype ? (Object.create(null) as Record<string, unknown>) : {};
     let pending = plan.loaders;
     if (provided !== undefined) {
       copyDeclared(snapshot, provided, plan.fields);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActraResolverError } from '../../src/errors.js';
 import { ActraRuntime } from '../../src/runtime/runtime.js';
+import { Actra } from '../../src/core/actra.js';
 import type { Policy } from '../../src/core/types.js';
 import type { LoaderContext, SnapshotLoader } from '../../src/runtime/types.js';
 import { collector, gate, refundPolicy, rejection } from './fixtures.js';
@@ -129,6 +130,42 @@ describe('snapshot loaders: what is loaded', () => {
     const snapshot = events.details[0]?.input?.snapshot as Record<string, unknown>;
     expect(Object.keys(snapshot)).toEqual(['fraud_flag']);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('loads snapshot fields named like inherited properties (__proto__, constructor) as own fields the rules read', async () => {
+    const policy = Actra.fromStrings(
+      `version: 1
+actions:
+  refund:
+    fields: { amount: number }
+actor:
+  fields: {}
+snapshot:
+  fields: { __proto__: boolean, constructor: string, fraud_flag: boolean }
+`,
+      `version: 1
+rules:
+  - id: proto_flag
+    scope: { action: refund }
+    when: { subject: { domain: snapshot, field: __proto__ }, operator: equals, value: { literal: true } }
+    effect: block
+  - id: constructor_name
+    scope: { action: refund }
+    when: { subject: { domain: snapshot, field: constructor }, operator: equals, value: { literal: evil } }
+    effect: block
+`,
+    );
+    const decide = (values: Record<string, unknown>) =>
+      new ActraRuntime(policy, { actorResolver: () => alice, loaders: [{ name: 'odd', fields: ['__proto__', 'constructor'], load: () => values }] }).check({ action: { type: 'refund', amount: 1 } });
+    const flagged = await decide(JSON.parse('{"__proto__": true, "constructor": "fine"}') as Record<string, unknown>);
+    expect(flagged.decision?.matchedRule).toBe('proto_flag');
+    const named = await decide(JSON.parse('{"__proto__": false, "constructor": "evil"}') as Record<string, unknown>);
+    expect(named.decision?.matchedRule).toBe('constructor_name');
+    const clean = await decide(JSON.parse('{"__proto__": false, "constructor": "fine"}') as Record<string, unknown>);
+    expect(clean.outcome).toBe('allow');
+    expect(clean.decision?.matchedRule).toBeUndefined();
+    // A missing field is never filled from Object.prototype: the reached rule fails closed.
+    await expect(decide({ __proto__: null, constructor: 'fine' } as unknown as Record<string, unknown>)).rejects.toMatchObject({ code: 'ACTRA_INPUT' });
   });
 
   it('fails closed (ACTRA_INPUT) when a loader leaves out a field a reached rule reads', async () => {

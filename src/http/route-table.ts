@@ -1,5 +1,8 @@
 /** Route table: `"POST /refunds/:id"` keys compiled once into a matcher and an exact pattern index. */
 import { ActraError, ActraOptionsError } from '../errors.js';
+import { normaliseMethod } from '../runtime/method.js';
+
+export { normaliseMethod };
 
 /** Characters RFC 3986 calls unreserved: decoding them never changes what a path means. */
 const UNRESERVED_ESCAPE = /%(4[1-9A-F]|5[0-9A]|6[1-9A-F]|7[0-9A]|3[0-9]|2D|2E|5F|7E)/gi;
@@ -31,24 +34,6 @@ export interface CompiledRoute<T> {
 export interface RouteMatch<T> {
   readonly route: CompiledRoute<T>;
   readonly params: Record<string, string>;
-}
-
-/** Normalises a method for matching: upper case, `HEAD` → `GET`. */
-export function normaliseMethod(method: string): string {
-  switch (method) {
-    // The methods servers hand over in upper case already: no new string per request.
-    case 'GET':
-    case 'POST':
-    case 'PUT':
-    case 'PATCH':
-    case 'DELETE':
-    case 'OPTIONS':
-      return method;
-    case 'HEAD':
-      return 'GET';
-  }
-  const upper = method.toUpperCase();
-  return upper === 'HEAD' ? 'GET' : upper;
 }
 
 /** Normalises a route pattern or path: one leading slash, no duplicate slashes, no trailing slash. */

@@ -17,6 +17,7 @@ import type {
   SnapshotResolver,
 } from './types.js';
 import { ActraApprovalRequiredError, ActraBlockedError } from './errors.js';
+import { recordedMethod } from './method.js';
 import { describeKind, isPlainRecord, isThenable, SnapshotLoading, withTimeout, type SnapshotPlan } from './snapshot.js';
 import { pooledIdGenerator } from './ids.js';
 import { fn, parseOptions } from '../options.js';
@@ -255,7 +256,7 @@ export class ActraRuntime<Ctx = unknown> {
       time: observed ? this.#now() : UNTIMED,
       started: observed ? performance.now() : UNTIMED,
       action: isPlainRecord(action) ? action : undefined,
-      method: request.method === undefined ? undefined : normalizeMethod(request.method),
+      method: request.method === undefined ? undefined : recordedMethod(request.method),
       route: request.route,
     };
     const actor = this.#actorFor(trace, request.actor, request.ctx as Ctx);
@@ -714,23 +715,6 @@ function checkProvided(provided: unknown): Readonly<Record<string, unknown>> {
     throw new ActraResolverError('ACTRA_LOADER_FAILED', 'snapshotResolver', `snapshot resolver returned ${describeKind(provided)}, not an object`);
   }
   return provided;
-}
-
-function normalizeMethod(method: string): string {
-  switch (method) {
-    // What the HTTP side passes (already normalised) and what calls record: no new string per decision.
-    case 'GET':
-    case 'POST':
-    case 'PUT':
-    case 'PATCH':
-    case 'DELETE':
-    case 'OPTIONS':
-    case 'call':
-      return method;
-  }
-  const upper = method.toUpperCase();
-  if (upper === 'CALL') return 'call';
-  return upper === 'HEAD' ? 'GET' : upper;
 }
 
 function asActraError(caught: unknown, code: 'ACTRA_ENGINE' | 'ACTRA_RESOLVER_FAILED', message: string): ActraError {

@@ -19,8 +19,7 @@ type Framework = 'express' | 'fastify' | 'hono';
  * `floor`: the bare route plus the least any admission layer adds — one middleware / hook that
  * reads the `Authorization` header and passes the request on — so the table separates the
  * framework's cost of running a hook from Actra's own work.
- */
-/**
+ *
  * `handwritten`: the floor plus the least a correct admission does on the cached path, written by
  * hand for this one route — the verified token's actor from a `Map` (the token is verified with jose
  * at start-up), the action's two fields checked and copied from the body, the loader's value, the

@@ -1,6 +1,7 @@
 /** Snapshot loading: per action type, call exactly the loaders whose fields reachable rules read, concurrently, with timeouts. */
 import { ActraOptionsError, ActraResolverError } from '../errors.js';
 import type { ActionInput, Policy } from '../core/types.js';
+import { inheritedName } from '../core/compile.js';
 import type { Actor, SnapshotLoader } from './types.js';
 
 /** Which loaders one action type needs. Computed once per action type. */
@@ -93,9 +94,7 @@ export class SnapshotLoading {
         return wanted.has(field);
       });
     });
-    const nullPrototype = fields.some(function inherited(field) {
-      return field === '__proto__' || field in Object.prototype;
-    });
+    const nullPrototype = fields.some(inheritedName);
     const plan: SnapshotPlan = Object.freeze({ fields: Object.freeze(fields), loaders: Object.freeze(loaders), nullPrototype });
     this.#plans.set(key, plan);
     return plan;

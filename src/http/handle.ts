@@ -181,17 +181,18 @@ export class ActraHttp {
   }
 
   #decide(req: NeutralRequest, guard: CompiledGuard, route: string, base: string, requestId: string, action: ActionInput, actor: Actor | undefined): HandleOutcome | Promise<HandleOutcome> {
-    const request: { -readonly [K in keyof CheckRequest<NeutralRequest>]: CheckRequest<NeutralRequest>[K] } = {
+    const approvalId = req.header(ACTRA_HEADERS.approval);
+    // Every key is always present (`undefined` when not given), so that every request has one shape.
+    const request = {
       action,
       ctx: req,
+      actor,
+      mode: guard.mode,
       method: normaliseMethod(req.method),
       route,
       requestId,
-    };
-    if (actor !== undefined) request.actor = actor;
-    if (guard.mode !== undefined) request.mode = guard.mode;
-    const approvalId = req.header(ACTRA_HEADERS.approval);
-    if (approvalId !== undefined && approvalId.length > 0) request.approvalId = approvalId;
+      approvalId: approvalId === undefined || approvalId.length === 0 ? undefined : approvalId,
+    } as CheckRequest<NeutralRequest>;
     let checked: CheckResult | Promise<CheckResult>;
     try {
       checked = this.#check(request);

@@ -218,7 +218,23 @@ export function jwtActor(options: JwtActorOptions): JwtActorResolver {
     if (cacheOptions === false) return undefined;
     const key = cacheKey(token);
     const entry = cache.get(key);
-    if (entry === undefined || entry.token !== token) return undefined;
+    return entry !== undefined && entry.token === token ? fresh(key, entry) : undefined;
+  }
+
+  /**
+   * `cached` for a whole `Authorization` header, which must be exactly `Bearer <token>`: the key is
+   * cut from the header's end (the token's end) and the header is compared in place, so a hit
+   * slices no token out of it.
+   */
+  function cachedHeader(header: string): Actor | undefined {
+    if (cacheOptions === false || !header.startsWith('Bearer ')) return undefined;
+    const key = header.length > CACHE_KEY_LENGTH + 7 ? header.slice(-CACHE_KEY_LENGTH) : header.slice(7);
+    const entry = cache.get(key);
+    return entry !== undefined && header.length === entry.token.length + 7 && header.endsWith(entry.token) ? fresh(key, entry) : undefined;
+  }
+
+  /** The actor of a matching entry, unless it expired (then it is dropped). */
+  function fresh(key: string, entry: CacheEntry): Actor | undefined {
     if (!(entry.expiresAt > now())) {
       cache.delete(key);
       return undefined;
@@ -283,10 +299,10 @@ export function jwtActor(options: JwtActorOptions): JwtActorResolver {
   };
   resolver.resolveRequest = function resolveRequest(request: { header(name: string): string | undefined }): Actor | Promise<Actor> {
     const header = request.header('authorization');
-    // A cached key is a verified compact JWS, so `Bearer <key>` is a well-formed header: a hit
+    // A cached token is a verified compact JWS, so `Bearer <token>` is a well-formed header: a hit
     // needs no parsing. Anything else takes the full path.
-    if (header !== undefined && header.startsWith('Bearer ')) {
-      const actor = cached(header.slice(7));
+    if (header !== undefined) {
+      const actor = cachedHeader(header);
       if (actor !== undefined) return actor;
     }
     return resolveNow(bearerToken(header));

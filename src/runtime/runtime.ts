@@ -270,24 +270,24 @@ export class ActraRuntime<Ctx = unknown> {
   }
 
   #afterActor(trace: Trace, request: CheckRequest<Ctx>, actor: Actor): CheckResult | Promise<CheckResult> {
-    let input: EvaluationInput | Promise<EvaluationInput>;
+    let snapshot: Record<string, unknown> | Promise<Record<string, unknown>>;
     try {
-      input = this.#input(request.action, actor, request.ctx as Ctx);
+      snapshot = this.#snapshot(trace.action, actor, request.ctx as Ctx);
     } catch (caught) {
       return this.#failed(trace, actor, caught);
     }
-    if (isThenable(input)) {
+    if (isThenable(snapshot)) {
       const runtime = this;
-      return input.then(
-        function inputLoaded(loaded) {
+      return snapshot.then(
+        function snapshotLoaded(loaded) {
           return runtime.#decided(trace, request, actor, loaded);
         },
-        function inputFailed(caught: unknown) {
+        function snapshotFailed(caught: unknown) {
           return runtime.#failed(trace, actor, caught);
         },
       );
     }
-    return this.#decided(trace, request, actor, input);
+    return this.#decided(trace, request, actor, snapshot);
   }
 
   /** The decision could not be made: enforce throws; monitor and warn allow and say why. */
@@ -301,22 +301,25 @@ export class ActraRuntime<Ctx = unknown> {
     return result(trace, { outcome: 'allow', enforcedEffect: 'allow', actor, error, ...(trace.mode === 'warn' ? { wouldHave: 'block' as const } : {}) });
   }
 
-  #decided(trace: Trace, request: CheckRequest<Ctx>, actor: Actor, input: EvaluationInput): CheckResult | Promise<CheckResult> {
+  /** `trace.action` is the checked action here (`#snapshot` refused anything else). */
+  #decided(trace: Trace, request: CheckRequest<Ctx>, actor: Actor, snapshot: Readonly<Record<string, unknown>>): CheckResult | Promise<CheckResult> {
+    const action = trace.action as ActionInput;
     let decision: Decision;
     try {
-      decision = this.policy.evaluate(input);
+      decision = this.policy.evaluateAction(action, actor, snapshot);
     } catch (caught) {
       return this.#failed(trace, actor, caught);
     }
     const mode = trace.mode;
+    if (mode === 'enforce' && decision.effect === 'allow') {
+      if (this.#observers.length > 0) this.#emit(trace, { actor, decision, input: { action, actor, snapshot }, enforcedEffect: 'allow' });
+      return { decisionId: trace.decisionId, mode, requestId: trace.requestId, outcome: 'allow', enforcedEffect: 'allow', actor, decision };
+    }
+    const input: EvaluationInput = { action, actor, snapshot };
     if (mode !== 'enforce') {
       this.#emit(trace, { actor, decision, input, enforcedEffect: 'allow' });
       const wouldHave = mode === 'warn' && decision.effect !== 'allow' ? { wouldHave: decision.effect } : {};
       return result(trace, { outcome: 'allow', enforcedEffect: 'allow', actor, decision, ...wouldHave });
-    }
-    if (decision.effect === 'allow') {
-      this.#emit(trace, { actor, decision, input, enforcedEffect: 'allow' });
-      return { decisionId: trace.decisionId, mode, requestId: trace.requestId, outcome: 'allow', enforcedEffect: 'allow', actor, decision };
     }
     if (decision.effect === 'block' || this.#approvals === undefined) {
       // A block is never overridden by an approval; without a gate an approval can never be given.
@@ -396,8 +399,8 @@ export class ActraRuntime<Ctx = unknown> {
    */
   async explain(action: ActionInput, ctx?: Ctx, options?: Pick<CallOptions, 'actor'>): Promise<Explanation> {
     const actor = await this.#resolveActor(options?.actor, ctx as Ctx);
-    const input = await this.#input(action, actor, ctx as Ctx);
-    return this.policy.explain(input);
+    const snapshot = await this.#snapshot(isPlainRecord(action) ? action : undefined, actor, ctx as Ctx);
+    return this.policy.explain({ action, actor, snapshot });
   }
 
   /**
@@ -559,34 +562,31 @@ export class ActraRuntime<Ctx = unknown> {
     });
   }
 
-  #input(action: ActionInput, actor: Actor, ctx: Ctx): EvaluationInput | Promise<EvaluationInput> {
-    if (!isPlainRecord(action) || typeof action.type !== 'string' || action.type.length === 0) {
+  /**
+   * The snapshot the action's rules read: the resolver's fields, then the loaders'.
+   * @throws ActraInputError when `action` (a plain record or `undefined`) has no non-empty string type.
+   */
+  #snapshot(action: ActionInput | undefined, actor: Actor, ctx: Ctx): Record<string, unknown> | Promise<Record<string, unknown>> {
+    const type = action?.type;
+    if (action === undefined || typeof type !== 'string' || type.length === 0) {
       throw new ActraInputError('action must be an object with a non-empty string "type"', { field: 'type' });
     }
-    const plan = this.#loading.plan(action.type);
+    const plan = this.#loading.plan(type);
     const resolver = this.#snapshotResolver;
-    if (resolver === undefined || plan.fields.length === 0) return this.#load(plan, action, actor, ctx, undefined);
+    if (resolver === undefined || plan.fields.length === 0) return this.#loading.load(plan, action, actor, ctx);
     const provided = withTimeout('snapshotResolver', this.#loaderTimeoutMs, function callSnapshotResolver() {
       return resolver(ctx);
     }, 'snapshot resolver');
-    if (!isThenable(provided)) return this.#load(plan, action, actor, ctx, checkProvided(provided));
-    const runtime = this;
+    const loading = this.#loading;
+    if (!isThenable(provided)) return loading.load(plan, action, actor, ctx, checkProvided(provided));
     return provided.then(function snapshotResolved(value) {
-      return runtime.#load(plan, action, actor, ctx, checkProvided(value));
-    });
-  }
-
-  #load(plan: SnapshotPlan, action: ActionInput, actor: Actor, ctx: Ctx, provided: Readonly<Record<string, unknown>> | undefined): EvaluationInput | Promise<EvaluationInput> {
-    const snapshot = this.#loading.load(plan, { action, actor, ctx }, provided);
-    if (!isThenable(snapshot)) return { action, actor, snapshot };
-    return snapshot.then(function loaded(value) {
-      return { action, actor, snapshot: value };
+      return loading.load(plan, action, actor, ctx, checkProvided(value));
     });
   }
 
   async #evaluate(action: ActionInput, actor: Actor, ctx: Ctx): Promise<Evaluated> {
-    const input = await this.#input(action, actor, ctx);
-    return { actor, input, decision: this.policy.evaluate(input) };
+    const snapshot = await this.#snapshot(isPlainRecord(action) ? action : undefined, actor, ctx);
+    return { actor, input: { action, actor, snapshot }, decision: this.policy.evaluateAction(action, actor, snapshot) };
   }
 
   #emit(

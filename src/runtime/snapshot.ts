@@ -10,6 +10,8 @@ export interface SnapshotPlan {
   readonly fields: readonly string[];
   /** The loaders declaring at least one of `fields`, in declaration order. */
   readonly loaders: readonly SnapshotLoader<never>[];
+  /** Per loader, in the same order: the fields it declares that the plan reads (each field has one loader). */
+  readonly copies: readonly (readonly string[])[];
   /**
    * True when a field is a name plain objects inherit (`__proto__`, `constructor`, …): the snapshot
    * is then built without a prototype, so that writing such a field sets an own property. Otherwise
@@ -84,6 +86,11 @@ export class SnapshotLoading {
    * grow the cache.
    */
   plan(actionType: string): SnapshotPlan {
+    // Declared types are kept under their own name: a known type takes one lookup.
+    return this.#plans.get(actionType) ?? this.#newPlan(actionType);
+  }
+
+  #newPlan(actionType: string): SnapshotPlan {
     const key = this.#policy.hasAction(actionType) ? actionType : UNDECLARED;
     const cached = this.#plans.get(key);
     if (cached !== undefined) return cached;
@@ -94,8 +101,13 @@ export class SnapshotLoading {
         return wanted.has(field);
       });
     });
+    const copies = loaders.map(function planned(loader) {
+      return Object.freeze(loader.fields.filter(function isWanted(field) {
+        return wanted.has(field);
+      }));
+    });
     const nullPrototype = fields.some(inheritedName);
-    const plan: SnapshotPlan = Object.freeze({ fields: Object.freeze(fields), loaders: Object.freeze(loaders), nullPrototype });
+    const plan: SnapshotPlan = Object.freeze({ fields: Object.freeze(fields), loaders: Object.freeze(loaders), copies: Object.freeze(copies), nullPrototype });
     this.#plans.set(key, plan);
     return plan;
   }
@@ -106,28 +118,61 @@ export class SnapshotLoading {
    * snapshot itself (no promise, no timer, no abort controller) when every loader returns synchronously.
    * @throws ActraResolverError (`ACTRA_LOADER_FAILED`, `ACTRA_LOADER_TIMEOUT`) naming the loader.
    */
-  load<Ctx>(plan: SnapshotPlan, scope: LoadScope<Ctx>, provided?: Readonly<Record<string, unknown>>): Record<string, unknown> | Promise<Record<string, unknown>> {
+  load<Ctx>(plan: SnapshotPlan, action: ActionInput, actor: Actor, ctx: Ctx, provided?: Readonly<Record<string, unknown>>): Record<string, unknown> | Promise<Record<string, unknown>> {
     const snapshot: Record<string, unknown> = plan.nullPrototype ? (Object.create(null) as Record<string, unknown>) : {};
-    let pending = plan.loaders;
-    if (provided !== undefined) {
-      copyDeclared(snapshot, provided, plan.fields);
-      pending = pending.filter(function stillNeeded(loader) {
-        return loader.fields.some(function missing(field) {
-          return !Object.hasOwn(snapshot, field) && plan.fields.includes(field);
-        });
-      });
-    }
-    const count = pending.length;
-    if (count === 0) return snapshot;
+    if (provided !== undefined) return this.#loadMissing(plan, snapshot, provided, action, actor, ctx);
+    const loaders = plan.loaders;
+    // One loader (the common case) is called without the arrays that running several takes.
+    if (loaders.length === 1) return this.#loadOne(loaders[0] as SnapshotLoader<Ctx>, plan.copies[0] as readonly string[], snapshot, new LoaderCall(action, actor, ctx));
+    return this.#loadAll(loaders, plan.copies, snapshot, action, actor, ctx);
+  }
 
-    // Start every loader first (they run concurrently), then look at what each returned.
+  /** `load` with a resolver's fields in `provided`: only the loaders of fields still missing run. */
+  #loadMissing<Ctx>(plan: SnapshotPlan, snapshot: Record<string, unknown>, provided: Readonly<Record<string, unknown>>, action: ActionInput, actor: Actor, ctx: Ctx): Record<string, unknown> | Promise<Record<string, unknown>> {
+    copyFields(snapshot, provided, plan.fields);
+    const loaders: SnapshotLoader<never>[] = [];
+    const copies: string[][] = [];
+    plan.loaders.forEach(function stillNeeded(loader, index) {
+      const missing = (plan.copies[index] as readonly string[]).filter(function missing(field) {
+        return !Object.hasOwn(snapshot, field);
+      });
+      if (missing.length === 0) return;
+      loaders.push(loader);
+      copies.push(missing);
+    });
+    return this.#loadAll(loaders, copies, snapshot, action, actor, ctx);
+  }
+
+  #loadOne<Ctx>(loader: SnapshotLoader<Ctx>, fields: readonly string[], snapshot: Record<string, unknown>, call: LoaderCall<Ctx>): Record<string, unknown> | Promise<Record<string, unknown>> {
+    let value: unknown;
+    try {
+      value = loader.load(call);
+    } catch (cause) {
+      const failure = loaderFailed(loader.name, cause);
+      call.abort(failure);
+      throw failure;
+    }
+    if (isThenable(value)) return this.#settle([loader as SnapshotLoader<never>], [fields], snapshot, [call], [value]);
+    if (!isPlainRecord(value)) {
+      const failure = notAnObject(loader.name, value);
+      call.abort(failure);
+      throw failure;
+    }
+    copyFields(snapshot, value, fields);
+    return snapshot;
+  }
+
+  /** Starts every loader first (they run concurrently), then looks at what each returned. */
+  #loadAll<Ctx>(loaders: readonly SnapshotLoader<never>[], copies: readonly (readonly string[])[], snapshot: Record<string, unknown>, action: ActionInput, actor: Actor, ctx: Ctx): Record<string, unknown> | Promise<Record<string, unknown>> {
+    const count = loaders.length;
+    if (count === 0) return snapshot;
     const calls = new Array<LoaderCall<Ctx>>(count);
     const values = new Array<unknown>(count);
     let failure: ActraResolverError | undefined;
     let async = false;
     for (let index = 0; index < count; index++) {
-      const loader = pending[index] as SnapshotLoader<Ctx>;
-      const call = new LoaderCall(scope);
+      const loader = loaders[index] as SnapshotLoader<Ctx>;
+      const call = new LoaderCall(action, actor, ctx);
       calls[index] = call;
       try {
         const value = loader.load(call);
@@ -140,12 +185,11 @@ export class SnapshotLoading {
     if (failure === undefined && !async) {
       for (let index = 0; index < count; index++) {
         const value = values[index];
-        const loader = pending[index] as SnapshotLoader<never>;
         if (!isPlainRecord(value)) {
-          failure = notAnObject(loader.name, value);
+          failure = notAnObject((loaders[index] as SnapshotLoader<never>).name, value);
           break;
         }
-        copyLoaded(snapshot, value, loader.fields, plan.fields);
+        copyFields(snapshot, value, copies[index] as readonly string[]);
       }
       if (failure === undefined) return snapshot;
     }
@@ -153,10 +197,14 @@ export class SnapshotLoading {
       abortAll(calls, values, failure);
       throw failure;
     }
+    return this.#settle(loaders, copies, snapshot, calls, values);
+  }
 
+  /** Waits for the loaders that returned promises (each with its timeout), then copies every loader's fields. */
+  #settle<Ctx>(loaders: readonly SnapshotLoader<never>[], copies: readonly (readonly string[])[], snapshot: Record<string, unknown>, calls: readonly LoaderCall<Ctx>[], values: readonly unknown[]): Promise<Record<string, unknown>> {
     const defaultTimeoutMs = this.#defaultTimeoutMs;
     const settling = values.map(function settleLoader(value, index) {
-      const loader = pending[index] as SnapshotLoader<never>;
+      const loader = loaders[index] as SnapshotLoader<never>;
       const source = loader.name;
       if (!isThenable(value)) return isPlainRecord(value) ? value : Promise.reject(notAnObject(source, value));
       return settle(value, loader.timeoutMs ?? defaultTimeoutMs, calls[index], source, `snapshot loader "${source}"`).then(function checkLoaded(loaded) {
@@ -166,10 +214,9 @@ export class SnapshotLoading {
     });
     return Promise.all(settling).then(
       function copyAll(results) {
-        for (let index = 0; index < count; index++) {
-          const loader = pending[index] as SnapshotLoader<never>;
-          copyLoaded(snapshot, results[index] as Readonly<Record<string, unknown>>, loader.fields, plan.fields);
-        }
+        results.forEach(function copyOne(result, index) {
+          copyFields(snapshot, result, copies[index] as readonly string[]);
+        });
         return snapshot;
       },
       function abortOthers(error: unknown) {
@@ -193,10 +240,10 @@ class LoaderCall<Ctx> {
   #reason: unknown;
   #aborted = false;
 
-  constructor(scope: LoadScope<Ctx>) {
-    this.action = scope.action;
-    this.actor = scope.actor;
-    this.ctx = scope.ctx;
+  constructor(action: ActionInput, actor: Actor, ctx: Ctx) {
+    this.action = action;
+    this.actor = actor;
+    this.ctx = ctx;
   }
 
   get signal(): AbortSignal {
@@ -271,17 +318,10 @@ function notAnObject(name: string, value: unknown): ActraResolverError {
   return new ActraResolverError('ACTRA_LOADER_FAILED', name, `snapshot loader "${name}" returned ${describeKind(value)}, not an object`);
 }
 
-/** Copies own properties named in `fields` from `source`. */
-function copyDeclared(target: Record<string, unknown>, source: Readonly<Record<string, unknown>>, fields: readonly string[]): void {
-  for (const field of fields) {
-    if (Object.hasOwn(source, field)) target[field] = source[field];
-  }
-}
-
-/** Copies a loader's fields that the plan reads and that are not set yet (each field has one loader). */
-function copyLoaded(target: Record<string, unknown>, source: Readonly<Record<string, unknown>>, fields: readonly string[], planned: readonly string[]): void {
-  for (const field of fields) {
-    if (Object.hasOwn(target, field) || !planned.includes(field)) continue;
+/** Copies the own properties of `source` named in `fields`. */
+function copyFields(target: Record<string, unknown>, source: Readonly<Record<string, unknown>>, fields: readonly string[]): void {
+  for (let index = 0; index < fields.length; index++) {
+    const field = fields[index] as string;
     if (Object.hasOwn(source, field)) target[field] = source[field];
   }
 }

@@ -26,13 +26,15 @@ type Params = Readonly<Record<string, string>>;
  * A request header. On @hono/node-server, from Node's own header object (`c.env.incoming`):
  * `c.req.header()` would make the server build a WHATWG `Headers` for the request.
  */
-function requestHeader(c: Context, name: string, headers = nodeHeaders(c)): string | undefined {
+function requestHeader(c: Context, name: string, headers: NodeHeaders | undefined): string | undefined {
   if (headers === undefined) return c.req.header(name);
   const value = headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
 }
 
-function nodeHeaders(c: Context): Record<string, string | string[] | undefined> | undefined {
+type NodeHeaders = Record<string, string | string[] | undefined>;
+
+function nodeHeaders(c: Context): NodeHeaders | undefined {
   const env = c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined;
   return typeof env?.incoming?.headers === 'object' ? env.incoming.headers : undefined;
 }
@@ -42,12 +44,12 @@ function nodeHeaders(c: Context): Record<string, string | string[] | undefined> 
  * guard awaits one promise (the text) rather than a second async function around it.
  * @throws ActraError `ACTRA_PAYLOAD_TOO_LARGE` (413) when the declared length is over `limit`.
  */
-function bodyText(c: Context, limit: number): Promise<string> | undefined {
+function bodyText(c: Context, limit: number, headers: NodeHeaders | undefined): Promise<string> | undefined {
   const cache = c.req.bodyCache as unknown as { text?: Promise<string> };
   if (cache.text !== undefined) return cache.text;
   const method = c.req.method;
   if (method === 'GET' || method === 'HEAD') return undefined;
-  const length = requestHeader(c, 'content-length');
+  const length = requestHeader(c, 'content-length', headers);
   if (length !== undefined) {
     if (Number(length) > limit) throw tooLarge(limit);
     return c.req.text();
@@ -62,7 +64,7 @@ function bodyText(c: Context, limit: number): Promise<string> | undefined {
  * `c.req.json()` then answer from it), parsed when JSON; the text itself when `raw`.
  * @throws ActraError `ACTRA_PAYLOAD_TOO_LARGE` (413) or `ACTRA_BAD_REQUEST` (400, invalid JSON).
  */
-function bodyRead(c: Context, text: string, limit: number, raw: boolean): BodyRead {
+function bodyRead(c: Context, text: string, limit: number, raw: boolean, headers: NodeHeaders | undefined): BodyRead {
   // UTF-8 takes at most three bytes per UTF-16 unit: short texts need no count.
   if (text.length * 3 > limit && Buffer.byteLength(text) > limit) throw tooLarge(limit);
   const cache = c.req.bodyCache as unknown as { text?: Promise<string>; json?: Promise<unknown> };
@@ -70,7 +72,7 @@ function bodyRead(c: Context, text: string, limit: number, raw: boolean): BodyRe
   if (raw) return { rawBody: text };
   if (text.length === 0) return NO_BODY;
   // Not JSON: handed on as text, which actions refuse (415) rather than read no fields from it.
-  if (!isJsonType(requestHeader(c, 'content-type'))) return { body: text };
+  if (!isJsonType(requestHeader(c, 'content-type', headers))) return { body: text };
   try {
     const body = JSON.parse(text) as unknown;
     cache.json ??= Promise.resolve(body);
@@ -81,8 +83,9 @@ function bodyRead(c: Context, text: string, limit: number, raw: boolean): BodyRe
 }
 
 async function readBody(c: Context, limit: number, raw: boolean): Promise<BodyRead> {
-  const text = bodyText(c, limit);
-  return text === undefined ? NO_BODY : bodyRead(c, await text, limit, raw);
+  const headers = nodeHeaders(c);
+  const text = bodyText(c, limit, headers);
+  return text === undefined ? NO_BODY : bodyRead(c, await text, limit, raw, headers);
 }
 
 /**
@@ -101,7 +104,7 @@ class HonoRequest implements NeutralRequest {
   readonly #nodeHeaders: Record<string, string | string[] | undefined> | undefined;
   #query: Record<string, unknown> | undefined;
 
-  constructor(c: Context, read: BodyRead, params: Params | number = NO_PARAMS, routePath = '') {
+  constructor(c: Context, read: BodyRead, params: Params | number = NO_PARAMS, routePath = '', headers = nodeHeaders(c)) {
     this.#c = c;
     this.#params = params;
     this.#routePath = routePath;
@@ -109,7 +112,7 @@ class HonoRequest implements NeutralRequest {
     this.path = c.req.path;
     this.body = read.body;
     if (read.rawBody !== undefined) this.rawBody = read.rawBody;
-    this.#nodeHeaders = nodeHeaders(c);
+    this.#nodeHeaders = headers;
   }
 
   /** Decoded only when read (most actions take their fields from the body). */
@@ -121,7 +124,7 @@ class HonoRequest implements NeutralRequest {
   /** A Hono param's name is written in its route's path (`:id`, `:id{[0-9]+}`, `:id?`): no decoding needed to rule one out. */
   mayHaveParam(name: string): boolean {
     const params = this.#params;
-    return typeof params === 'number' ? this.#routePath.includes(name) : Object.hasOwn(params, name);
+    return typeof params === 'number' ? paramNames(this.#routePath).has(name) : Object.hasOwn(params, name);
   }
 
   get query(): Record<string, unknown> {
@@ -131,6 +134,20 @@ class HonoRequest implements NeutralRequest {
   header(name: string): string | undefined {
     return requestHeader(this.#c, name, this.#nodeHeaders);
   }
+}
+
+/** Param names by route path, worked out once per path (a process has finitely many). */
+const PARAM_NAMES = new Map<string, ReadonlySet<string>>();
+const PARAM = /:([^/{?]+)/g;
+
+/** The names of the params in a Hono route path (`/refunds/:id{[0-9]+}/:part?` → `id`, `part`). */
+function paramNames(routePath: string): ReadonlySet<string> {
+  let names = PARAM_NAMES.get(routePath);
+  if (names === undefined) {
+    names = new Set(Array.from(routePath.matchAll(PARAM), (match) => match[1] as string));
+    if (PARAM_NAMES.size < 10_000) PARAM_NAMES.set(routePath, names);
+  }
+  return names;
 }
 
 /** The decoded params of matched route `index`, read through Hono's own match result. */
@@ -155,6 +172,7 @@ function respond(c: Context, response: NeutralResponse): Response {
  * response); they are then in the response but not in `c.res.headers`. Elsewhere, `c.header()`.
  */
 function setHeaders(c: Context, headers: Readonly<Record<string, string>>): void {
+  if (!hasAny(headers)) return;
   const outgoing = (c.env as { outgoing?: { setHeader?: unknown; headersSent?: boolean } } | undefined)?.outgoing;
   if (outgoing !== undefined && typeof outgoing.setHeader === 'function' && outgoing.headersSent === false) {
     for (const name in headers) (outgoing as { setHeader(name: string, value: string): void }).setHeader(name, headers[name] as string);
@@ -163,20 +181,26 @@ function setHeaders(c: Context, headers: Readonly<Record<string, string>>): void
   for (const name in headers) c.header(name, headers[name]);
 }
 
+function hasAny(headers: Readonly<Record<string, string>>): boolean {
+  for (const _ in headers) return true;
+  return false;
+}
+
 /** Admission for one guarded route; `params` is the index of the Hono route whose params apply, or an object. */
 async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, guard: CompiledGuard, route: string, params: Params | number): Promise<Response | undefined> {
   const state = (c.req.raw as Stateful)[STATE];
   if (state !== undefined && isAdmitted(state.done, guard.action.type)) return void (await next());
+  const headers = nodeHeaders(c);
   let read = NO_BODY;
   if (guard.action.needsBody) {
     try {
-      const text = bodyText(c, http.options.bodyLimit);
-      if (text !== undefined) read = bodyRead(c, await text, http.options.bodyLimit, false);
+      const text = bodyText(c, http.options.bodyLimit, headers);
+      if (text !== undefined) read = bodyRead(c, await text, http.options.bodyLimit, false, headers);
     } catch (error) {
-      return respond(c, http.failureResponse(error, new HonoRequest(c, NO_BODY, params, route)));
+      return respond(c, http.failureResponse(error, new HonoRequest(c, NO_BODY, params, route, headers)));
     }
   }
-  const admitted = http.admit(new HonoRequest(c, read, params, route), guard, route);
+  const admitted = http.admit(new HonoRequest(c, read, params, route, headers), guard, route);
   const outcome = isThenable(admitted) ? await admitted : admitted;
   if (outcome.kind === 'respond') return respond(c, outcome.response);
   if (state !== undefined) state.done = withAdmitted(state.done, guard.action.type);

@@ -93,12 +93,20 @@ export function compileAction(spec: ActionSpec, schema: SchemaInfo, where: strin
       : function buildAction(req) {
           const action: Record<string, unknown> = { type };
           const body = readsBody ? actionBody(req) : undefined;
-          for (const reader of readers) {
-            for (const source of reader.sources) {
-              if (source.from === 'params' && req.mayHaveParam?.(source.path[0] as string) === false) continue;
-              const found = read(source.from === 'body' ? body : req[source.from], source.path);
+          for (let r = 0; r < readers.length; r++) {
+            const reader = readers[r] as FieldReader;
+            const sources = reader.sources;
+            for (let s = 0; s < sources.length; s++) {
+              const source = sources[s] as FieldReader['sources'][number];
+              const from = source.from;
+              let root: unknown;
+              if (from === 'body') root = body;
+              else if (from === 'query') root = req.query;
+              else if (req.mayHaveParam?.(source.path[0] as string) === false) continue;
+              else root = req.params;
+              const found = read(root, source.path);
               if (found === MISSING) continue;
-              action[reader.name] = coerce(found, reader, source.from);
+              action[reader.name] = coerce(found, reader, from);
               break;
             }
           }
@@ -122,7 +130,8 @@ const MISSING: unique symbol = Symbol('missing');
 
 function read(root: unknown, path: readonly string[]): unknown {
   let value = root;
-  for (const key of path) {
+  for (let index = 0; index < path.length; index++) {
+    const key = path[index] as string;
     if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, key)) return MISSING;
     value = (value as Record<string, unknown>)[key];
   }

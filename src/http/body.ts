@@ -12,7 +12,7 @@ const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i;
 
 /** True for `application/json` and `application/<anything>+json`, parameters allowed. */
 export function isJsonType(contentType: string | undefined): boolean {
-  return contentType !== undefined && JSON_TYPE.test(contentType);
+  return contentType === 'application/json' || (contentType !== undefined && JSON_TYPE.test(contentType));
 }
 
 /**

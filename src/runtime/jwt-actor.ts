@@ -116,8 +116,8 @@ const optionsSchema = z
   .strict();
 
 interface CacheEntry {
-  /** The whole verified token: a hit must present exactly this. */
-  readonly token: string;
+  /** `Bearer <token>` for the whole verified token: a hit must present exactly this token. */
+  readonly header: string;
   readonly actor: Actor;
   readonly expiresAt: number;
   /** The value of the insertion counter when the entry was (re)inserted. */
@@ -128,8 +128,8 @@ interface CacheEntry {
 class JwksUnavailable extends Error {}
 
 /**
- * Creates a JWT actor resolver on jose. Verified tokens are cached (bounded LRU keyed by the end of
- * the token's signature, a hit comparing the whole token; each entry kept no longer than the token's
+ * Creates a JWT actor resolver on jose. Verified tokens are cached (bounded LRU keyed by a hash of
+ * the end of the token's signature, a hit comparing the whole token; each entry kept no longer than the token's
  * `exp`); failures are never cached.
  *
  * @throws ActraOptionsError (`ACTRA_OPTIONS`) at creation, naming the option: no algorithms, `none`,
@@ -153,7 +153,7 @@ export function jwtActor(options: JwtActorOptions): JwtActorResolver {
   const mapClaims = parsed.claims ?? defaultClaims(claimNames(parsed.policy as unknown as Pick<Policy, 'schema'> | undefined, parsed.actorFields));
   const anonymous = parsed.anonymous === undefined ? undefined : (Object.freeze({ ...parsed.anonymous }) as Actor);
   const cacheOptions = parsed.cache;
-  const cache = new Map<string, CacheEntry>();
+  const cache = new Map<number, CacheEntry>();
   const inflight = new Map<string, Promise<Actor>>();
   let hits = 0;
   let misses = 0;
@@ -199,7 +199,7 @@ export function jwtActor(options: JwtActorOptions): JwtActorResolver {
     const key = cacheKey(token);
     cache.delete(key);
     inserted += 1;
-    cache.set(key, { token, actor, expiresAt: until, stamp: inserted });
+    cache.set(key, { header: flat(`Bearer ${token}`), actor, expiresAt: until, stamp: inserted });
     while (cache.size > cacheOptions.max) {
       const oldest = cache.keys().next();
       if (oldest.done === true) break;
@@ -210,31 +210,29 @@ export function jwtActor(options: JwtActorOptions): JwtActorResolver {
   /**
    * The cached actor of a verified token, or `undefined`. Only verified tokens are stored, so the
    * cache holds at most `max` genuine tokens, and no digest is computed per request. The map is keyed
-   * by the token's last characters (signature bytes; hashing the whole token for the lookup cost
-   * more than the rest of the hit), and a hit must present the whole stored token: two tokens that
-   * share a key only take each other's place.
+   * by {@link cacheKey}, and a hit must present the whole stored token: two tokens that share a key
+   * only take each other's place.
    */
   function cached(token: string): Actor | undefined {
     if (cacheOptions === false) return undefined;
     const key = cacheKey(token);
     const entry = cache.get(key);
-    return entry !== undefined && entry.token === token ? fresh(key, entry) : undefined;
+    return entry !== undefined && entry.header.length === token.length + 7 && entry.header.slice(7) === token ? fresh(key, entry) : undefined;
   }
 
   /**
-   * `cached` for a whole `Authorization` header, which must be exactly `Bearer <token>`: the key is
-   * cut from the header's end (the token's end) and the header is compared in place, so a hit
-   * slices no token out of it.
+   * `cached` for a whole `Authorization` header: a hit is a header equal to `Bearer <token>` for a
+   * cached token, compared whole (two flat strings), with nothing cut out of it.
    */
   function cachedHeader(header: string): Actor | undefined {
-    if (cacheOptions === false || !header.startsWith('Bearer ')) return undefined;
-    const key = header.length > CACHE_KEY_LENGTH + 7 ? header.slice(-CACHE_KEY_LENGTH) : header.slice(7);
+    if (cacheOptions === false) return undefined;
+    const key = cacheKey(header);
     const entry = cache.get(key);
-    return entry !== undefined && header.length === entry.token.length + 7 && header.endsWith(entry.token) ? fresh(key, entry) : undefined;
+    return entry !== undefined && entry.header === header ? fresh(key, entry) : undefined;
   }
 
   /** The actor of a matching entry, unless it expired (then it is dropped). */
-  function fresh(key: string, entry: CacheEntry): Actor | undefined {
+  function fresh(key: number, entry: CacheEntry): Actor | undefined {
     if (!(entry.expiresAt > now())) {
       cache.delete(key);
       return undefined;
@@ -486,11 +484,26 @@ function safeName(name: string): string {
   return /^[A-Za-z0-9_.-]{1,32}$/.test(name) ? name : 'unknown';
 }
 
-/** Characters of a token's end that key the cache: 16 base64url characters, 96 bits of its signature. */
+/** Characters of a token's end that key the cache: 16 base64url characters of its signature. */
 const CACHE_KEY_LENGTH = 16;
 
-function cacheKey(token: string): string {
-  return token.length > CACHE_KEY_LENGTH ? token.slice(-CACHE_KEY_LENGTH) : token;
+/**
+ * The cache key of a token, or of a header ending in one: a 32-bit hash of its last characters
+ * (signature bytes). Hashing a fresh string whole, or cutting its end out to hash, cost more than
+ * the rest of a hit. Tokens that share a key only take each other's place: a hit compares the
+ * whole token.
+ */
+function cacheKey(text: string): number {
+  let hash = 0;
+  for (let index = Math.max(0, text.length - CACHE_KEY_LENGTH); index < text.length; index++) {
+    hash = (Math.imul(hash, 31) + text.charCodeAt(index)) | 0;
+  }
+  return hash;
+}
+
+/** `text` as one flat string (a concatenation is a tree until first flattened): compares with a received header stay cheap. */
+function flat(text: string): string {
+  return Buffer.from(text, 'latin1').toString('latin1');
 }
 
 /** Reads the clock at call time (so a replaced global `Date` is honoured). */

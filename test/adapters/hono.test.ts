@@ -84,6 +84,32 @@ describe('Hono body reading', () => {
   });
 });
 
+describe('Hono route params as action fields', () => {
+  it('reads a param from routes with a pattern or an optional param, and nothing from a route without it', async () => {
+    const seen: unknown[] = [];
+    const app = new Hono();
+    app.use(
+      actraMiddleware({
+        policy: compilePolicy(),
+        actorResolver: () => ({ id: 'a', role: 'support' }),
+        routes: { 'POST /named/:identifier': 'refund' },
+        loaders: [{ name: 'account', fields: ['fraud_flag', 'account_tier'], load: () => ({ fraud_flag: false, account_tier: 'gold' }) }],
+        observers: [(event) => void seen.push(event.action.fields['id'] ?? null)],
+        logger: { info() {}, warn() {} },
+      }),
+    );
+    app.post('/pattern/:id{[a-z0-9]+}', guard('refund'), (c) => c.text('pattern'));
+    app.post('/optional/:id?', guard('refund'), (c) => c.text('optional'));
+    app.post('/named/:identifier', (c) => c.text('named'));
+    const send = (path: string) => app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ amount: 5 }) });
+    expect((await send('/pattern/r7')).status).toBe(200);
+    expect((await send('/optional/r8')).status).toBe(200);
+    expect((await send('/optional')).status).toBe(200);
+    expect((await send('/named/r9')).status).toBe(200);
+    expect(seen).toEqual(['r7', 'r8', null, null]);
+  });
+});
+
 describe('Hono middleware options', () => {
   it('reports the routes no guard covers', () => {
     const warnings: unknown[] = [];

@@ -60,6 +60,20 @@ function bodyText(c: Context, limit: number, headers: NodeHeaders | undefined): 
 }
 
 /**
+ * True when the body can be read through Hono's own `c.req.json()` (parsed once, cached for the
+ * handler): on @hono/node-server (`headers` are Node's), a JSON body of a declared length within
+ * `limit` that nothing has read yet. Node's parser reads exactly the declared length.
+ */
+function plainJson(c: Context, limit: number, headers: NodeHeaders | undefined): boolean {
+  if (headers === undefined) return false;
+  const length = headers['content-length'];
+  const type = headers['content-type'];
+  if (typeof length !== 'string' || length === '0' || !(Number(length) <= limit) || typeof type !== 'string' || !isJsonType(type)) return false;
+  for (const _ in c.req.bodyCache) return false;
+  return true;
+}
+
+/**
  * The body from its text: checked against `limit`, cached for the handler (`c.req.text()`,
  * `c.req.json()` then answer from it), parsed when JSON; the text itself when `raw`.
  * @throws ActraError `ACTRA_PAYLOAD_TOO_LARGE` (413) or `ACTRA_BAD_REQUEST` (400, invalid JSON).
@@ -80,6 +94,11 @@ function bodyRead(c: Context, text: string, limit: number, raw: boolean, headers
   } catch {
     throw invalidJson();
   }
+}
+
+/** `c.req.json()` failed: a parse error is the client's malformed JSON (400); anything else as it is. */
+function notJsonText(error: unknown): never {
+  throw error instanceof SyntaxError ? invalidJson() : error;
 }
 
 async function readBody(c: Context, limit: number, raw: boolean): Promise<BodyRead> {
@@ -193,9 +212,14 @@ async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, gua
   const headers = nodeHeaders(c);
   let read = NO_BODY;
   if (guard.action.needsBody) {
+    const limit = http.options.bodyLimit;
     try {
-      const text = bodyText(c, http.options.bodyLimit, headers);
-      if (text !== undefined) read = bodyRead(c, await text, http.options.bodyLimit, false, headers);
+      if (plainJson(c, limit, headers)) {
+        read = { body: await c.req.json<unknown>().catch(notJsonText) };
+      } else {
+        const text = bodyText(c, limit, headers);
+        if (text !== undefined) read = bodyRead(c, await text, limit, false, headers);
+      }
     } catch (error) {
       return respond(c, http.failureResponse(error, new HonoRequest(c, NO_BODY, params, route, headers)));
     }

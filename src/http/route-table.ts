@@ -97,7 +97,7 @@ export class RouteTable<T> {
   readonly routes: readonly CompiledRoute<T>[];
   readonly #byKey = new Map<string, CompiledRoute<T>>();
   /** `lookup` results by method, then raw pattern: frameworks pass their own (finitely many) route patterns. */
-  readonly #looked = new Map<string, Map<string, CompiledRoute<T> | undefined>>();
+  readonly #looked = new Map<string, Map<string, CompiledRoute<T> | null>>();
   readonly #caseSensitive: boolean;
 
   constructor(entries: Iterable<readonly [string, T]>, options: MatchOptions) {
@@ -130,9 +130,11 @@ export class RouteTable<T> {
       byPattern = new Map();
       if (this.#looked.size < LOOKUP_MEMO_MAX) this.#looked.set(method, byPattern);
     }
-    if (byPattern.has(pattern)) return byPattern.get(pattern);
+    // `null` remembers a pattern with no route: one map read either way.
+    const known = byPattern.get(pattern);
+    if (known !== undefined) return known ?? undefined;
     const found = this.#lookup(method, pattern);
-    if (byPattern.size < LOOKUP_MEMO_MAX) byPattern.set(pattern, found);
+    if (byPattern.size < LOOKUP_MEMO_MAX) byPattern.set(pattern, found ?? null);
     return found;
   }
 

@@ -199,3 +199,42 @@ describe('Hono decision headers on @hono/node-server', () => {
     }
   });
 });
+
+describe('Hono JSON bodies on @hono/node-server', () => {
+  it('reads a JSON body once for Actra and the handler, and refuses malformed, oversize, mistyped and non-JSON bodies before the handler', async () => {
+    const { serve } = await import('@hono/node-server');
+    const calls: unknown[] = [];
+    const app = new Hono();
+    const loaders = [{ name: 'account', fields: ['fraud_flag', 'account_tier'], load: () => ({ fraud_flag: false, account_tier: 'gold' }) }];
+    app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'support' }), routes: ROUTES, loaders, bodyLimit: 200, logger: { info() {}, warn() {} } }));
+    app.post('/refunds/:id', async (c) => {
+      const body = await c.req.json<Record<string, unknown>>();
+      calls.push(body);
+      return c.json({ amount: body['amount'], effect: c.get('actra')?.decision?.effect, polluted: ({} as Record<string, unknown>)['amount'] ?? null });
+    });
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
+    const { port } = server.address() as { port: number };
+    const post = (body: string, type = 'application/json') => fetch(`http://127.0.0.1:${port}/refunds/r1`, { method: 'POST', headers: { 'content-type': type }, body });
+    try {
+      const ok = await post('{"amount": 5, "currency": "EUR"}');
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ amount: 5, effect: 'allow', polluted: null });
+      const proto = await post('{"__proto__": {"amount": 1}, "amount": 7}');
+      expect(await proto.json()).toEqual({ amount: 7, effect: 'allow', polluted: null });
+      const malformed = await post('{"amount": 5,');
+      expect(malformed.status).toBe(400);
+      expect(await malformed.json()).toMatchObject({ code: 'ACTRA_BAD_REQUEST', detail: 'the request body is not valid JSON' });
+      const oversize = await post(JSON.stringify({ amount: 5, note: 'x'.repeat(300) }));
+      expect(oversize.status).toBe(413);
+      const mistyped = await post('{"amount": "5"}');
+      expect(mistyped.status).toBe(400);
+      expect(await mistyped.json()).toMatchObject({ code: 'ACTRA_INPUT' });
+      const text = await post('amount=5', 'text/plain');
+      expect(text.status).toBe(415);
+      expect(calls).toHaveLength(2);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

@@ -1,6 +1,6 @@
 /** Express 5 adapter: `actraMiddleware(options)`, `guard(action)` and the `@Guard` method decorator. */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, isAdmitted, isThenable, notInstalledResponse, readRawBody, UNPARSED_BODY, withAdmitted } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, isAdmitted, isPromise, notInstalledResponse, readRawBody, UNPARSED_BODY, withAdmitted } from '../src/http/index.js';
 import type { ActraHttp, ActraHttpOptions, Admitted, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 declare global {
@@ -158,7 +158,7 @@ function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction,
   if (state !== undefined && isAdmitted(state.done, guard.action.type)) return next();
   const admitted = http.admit(neutral(req, path, params, route), guard, route, base);
   const type = guard.action.type;
-  if (!isThenable(admitted)) return proceed(http, req, res, next, admitted, state, type);
+  if (!isPromise(admitted)) return proceed(http, req, res, next, admitted, state, type);
   return admitted.then(function admittedLater(outcome) {
     proceed(http, req, res, next, outcome, state, type);
   });

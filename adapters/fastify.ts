@@ -1,7 +1,7 @@
 /** Fastify 5 adapter: `actraPlugin` (fastify-plugin, `preHandler`), route `config.actra`, `guard()` and `@Guard`. */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, isAdmitted, isThenable, notInstalledResponse, withAdmitted } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, hasHeaders, isAdmitted, isPromise, notInstalledResponse, withAdmitted } from '../src/http/index.js';
 import type { ActraHttp, ActraHttpOptions, Admitted, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 /** Route config: `config: { actra: 'refund' }` or `{ actra: { action: 'refund', fields, mode } }`. */
@@ -39,25 +39,30 @@ function wasAdmitted(request: FastifyRequest, type: string): boolean {
 /** The neutral view of a Fastify request. */
 class FastifyNeutral implements NeutralRequest {
   readonly method: string;
-  readonly path: string;
   readonly routePattern: string;
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, unknown>>;
   readonly body: unknown;
   readonly rawBody?: string;
   readonly #headers: FastifyRequest['headers'];
+  readonly #url: string;
 
   constructor(request: FastifyRequest, routePattern: string, rawBody: string | undefined) {
-    const url = request.url;
-    const q = url.indexOf('?');
     this.method = request.method;
-    this.path = q === -1 ? url : url.slice(0, q);
+    this.#url = request.url;
     this.routePattern = routePattern;
     this.params = (request.params ?? {}) as Record<string, string>;
     this.query = (request.query ?? {}) as Record<string, unknown>;
     this.body = rawBody === undefined ? request.body : undefined;
     if (rawBody !== undefined) this.rawBody = rawBody;
     this.#headers = request.headers;
+  }
+
+  /** Cut from the URL only when read: a guarded route's admission does not need it. */
+  get path(): string {
+    const url = this.#url;
+    const q = url.indexOf('?');
+    return q === -1 ? url : url.slice(0, q);
   }
 
   header(name: string): string | undefined {
@@ -81,7 +86,7 @@ function apply(request: FastifyRequest, reply: FastifyReply, outcome: HandleOutc
     send(reply, outcome.response);
     return true;
   }
-  reply.headers(outcome.headers);
+  if (hasHeaders(outcome.headers)) reply.headers(outcome.headers);
   request.actra = outcome.result;
   return false;
 }
@@ -97,7 +102,7 @@ async function admit(http: ActraHttp, request: FastifyRequest, reply: FastifyRep
 /** Runs admission in a callback-style hook: synchronously when the decision is synchronous. */
 function admitThen(http: ActraHttp, request: FastifyRequest, reply: FastifyReply, guard: CompiledGuard, route: string, pattern: string, done: (error?: Error) => void): void {
   const outcome = http.admit(neutral(request, undefined, pattern), guard, route);
-  if (!isThenable(outcome)) {
+  if (!isPromise(outcome)) {
     // After a response is sent the hook chain stops: `done` is called only to go on to the handler.
     if (!apply(request, reply, outcome)) {
       markAdmitted(request, guard.action.type);

@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { RouterRoute } from 'hono/types';
 import { createMiddleware } from 'hono/factory';
 import { matchedRoutes, routePath } from 'hono/route';
-import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, invalidJson, isAdmitted, isJsonType, isThenable, notInstalledResponse, readRawBody, singleOrList, tooLarge, withAdmitted } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, hasHeaders, invalidJson, isAdmitted, isJsonType, isPromise, notInstalledResponse, readRawBody, singleOrList, tooLarge, withAdmitted } from '../src/http/index.js';
 import type { ActraHttp, ActraHttpOptions, Admitted, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 declare module 'hono' {
@@ -191,18 +191,13 @@ function respond(c: Context, response: NeutralResponse): Response {
  * response); they are then in the response but not in `c.res.headers`. Elsewhere, `c.header()`.
  */
 function setHeaders(c: Context, headers: Readonly<Record<string, string>>): void {
-  if (!hasAny(headers)) return;
+  if (!hasHeaders(headers)) return;
   const outgoing = (c.env as { outgoing?: { setHeader?: unknown; headersSent?: boolean } } | undefined)?.outgoing;
   if (outgoing !== undefined && typeof outgoing.setHeader === 'function' && outgoing.headersSent === false) {
     for (const name in headers) (outgoing as { setHeader(name: string, value: string): void }).setHeader(name, headers[name] as string);
     return;
   }
   for (const name in headers) c.header(name, headers[name]);
-}
-
-function hasAny(headers: Readonly<Record<string, string>>): boolean {
-  for (const _ in headers) return true;
-  return false;
 }
 
 /** Admission for one guarded route; `params` is the index of the Hono route whose params apply, or an object. */
@@ -225,7 +220,7 @@ async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, gua
     }
   }
   const admitted = http.admit(new HonoRequest(c, read, params, route, headers), guard, route);
-  const outcome = isThenable(admitted) ? await admitted : admitted;
+  const outcome = isPromise(admitted) ? await admitted : admitted;
   if (outcome.kind === 'respond') return respond(c, outcome.response);
   if (state !== undefined) state.done = withAdmitted(state.done, guard.action.type);
   setHeaders(c, outcome.headers);

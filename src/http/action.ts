@@ -47,9 +47,11 @@ export interface ActionBuilder {
 /**
  * Compiles an {@link ActionSpec} against the schema: unknown actions, unknown mapped fields and
  * malformed source paths are rejected here, at start-up.
+ * @param routeParams the route's parameter names, when known: a field that is none of them is
+ *   looked for in the body and the query only.
  * @throws ActraOptionsError (`ACTRA_OPTIONS`) naming the route and the problem.
  */
-export function compileAction(spec: ActionSpec, schema: SchemaInfo, where: string): ActionBuilder {
+export function compileAction(spec: ActionSpec, schema: SchemaInfo, where: string, routeParams?: ReadonlySet<string>): ActionBuilder {
   const declared = schema.actions.get(spec.action);
   if (declared === undefined) throw new ActraOptionsError(`${where}: action "${spec.action}" is not declared in the schema`);
   const explicit = new Map<string, { from: FieldSource; path: string[] }>();
@@ -61,9 +63,13 @@ export function compileAction(spec: ActionSpec, schema: SchemaInfo, where: strin
   for (const [name, fieldSpec] of declared) {
     if (FORBIDDEN_KEYS.has(name)) continue;
     const mapped = explicit.get(name);
-    const sources = mapped ? [mapped] : SOURCE_PRECEDENCE.map(function sourceFor(from) {
-      return { from, path: [name] };
-    });
+    const sources = mapped
+      ? [mapped]
+      : SOURCE_PRECEDENCE.filter(function possible(from) {
+          return from !== 'params' || routeParams === undefined || routeParams.has(name);
+        }).map(function sourceFor(from) {
+          return { from, path: [name] };
+        });
     readers.push({ name, spec: fieldSpec, sources });
   }
   const type = spec.action;

@@ -72,7 +72,9 @@ export function createActraHttp(options: ActraHttpOptions, match: MatchOptions, 
             return jwt.resolveRequest(req);
           }
         : function jwtRequestActor(req) {
-            return jwt.fromRequest(req);
+            // Admission tells its own asynchronous steps by `instanceof Promise`: a resolver of
+            // another make may answer with any thenable.
+            return Promise.resolve(jwt.fromRequest(req));
           };
 
   let routes: ApprovalRoutesHandler | undefined;

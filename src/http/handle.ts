@@ -2,13 +2,13 @@
 import { ActraAuthError, ActraError, ActraOptionsError } from '../errors.js';
 import type { ActionInput } from '../core/types.js';
 import type { Actor, CheckRequest, CheckResult, Mode } from '../runtime/types.js';
-import { isThenable } from '../runtime/snapshot.js';
+import { isPromise } from '../runtime/snapshot.js';
 import { pooledIdGenerator } from '../runtime/ids.js';
 import { compileAction, type ActionBuilder } from './action.js';
 import { guardOptionsSchema, parseHttpOptions, type HttpLogger, type HttpOptions, type HttpRuntimeLike, type ResolvedHttpOptions, type RouteGuardOptions } from './options.js';
 import { parseOptions } from '../options.js';
 import { ACTRA_HEADERS, allowedHeaders, blockedResponse, decisionHeaders, errorResponse, pendingResponse, problemResponse, refusedResponse, unauthorizedResponse } from './responses.js';
-import { normaliseMethod, RouteTable, type MatchOptions } from './route-table.js';
+import { normaliseMethod, routeParamNames, RouteTable, type MatchOptions } from './route-table.js';
 import type { NeutralRequest, NeutralResponse } from './types.js';
 
 /** A route's admission, compiled once: the action builder and the mode. */
@@ -61,45 +61,41 @@ export class ActraHttp {
   readonly #approvalRoutes: ApprovalRoutesHandler | undefined;
   readonly #approvalsPath: string;
   readonly #ids = pooledIdGenerator();
-  readonly #check: (request: CheckRequest<NeutralRequest>) => CheckResult | Promise<CheckResult>;
+  /** True when the runtime can answer synchronously (`decide`); `check` otherwise. */
+  readonly #decides: boolean;
   /** Messages of the configuration errors logged already: each is logged once, not once per request. */
   readonly #misconfigured = new Set<string>();
 
   constructor(options: HttpOptions, parts: ActraHttpParts) {
     this.options = parseHttpOptions(options, 'actra');
     this.runtime = parts.runtime;
-    const runtime = parts.runtime;
-    this.#check = typeof runtime.decide === 'function'
-      ? function decide(request) {
-          return (runtime.decide as NonNullable<HttpRuntimeLike['decide']>)(request);
-        }
-      : function check(request) {
-          return runtime.check(request);
-        };
+    this.#decides = typeof parts.runtime.decide === 'function';
     this.logger = this.options.logger ?? consoleLogger;
     this.#actor = parts.actor;
     this.#approvalRoutes = parts.approvalRoutes;
     this.#approvalsPath = this.options.approvalsPrefix + '/approvals';
-    const entries = Object.entries(this.options.routes ?? {}).map(([key, spec]) => [key, this.#compileSpec(spec, `routes["${key}"]`)] as const);
+    const entries = Object.entries(this.options.routes ?? {}).map(([key, spec]) => [key, this.#compileSpec(spec, `routes["${key}"]`, routeParamNames(key))] as const);
     this.table = new RouteTable(entries, parts.match);
     this.table.routes.forEach(function attachPattern(route) {
       (route.value as { pattern?: string }).pattern = route.pattern;
     });
   }
 
-  #compileSpec(spec: LooseRouteSpec, where: string): CompiledGuard {
+  #compileSpec(spec: LooseRouteSpec, where: string, routeParams: ReadonlySet<string>): CompiledGuard {
     const { action, ...rest } = typeof spec === 'string' ? { action: spec } : spec;
-    return this.compileGuard(action, stripUndefined(rest), where);
+    return this.compileGuard(action, stripUndefined(rest), where, routeParams);
   }
 
   /**
    * Compiles a guard for `action`. Call once per route, at start-up.
+   * @param routeParams the route's parameter names, when known (a route table key): action fields
+   *   that are none of them are not looked for in the params.
    * @throws ActraOptionsError (`ACTRA_OPTIONS`) when the action or a mapped field is not declared.
    */
-  compileGuard(action: string, options: RouteGuardOptions = {}, where = `guard("${action}")`): CompiledGuard {
+  compileGuard(action: string, options: RouteGuardOptions = {}, where = `guard("${action}")`, routeParams?: ReadonlySet<string>): CompiledGuard {
     const opts = parseOptions(guardOptionsSchema, options, where);
     if (typeof action !== 'string' || action.length === 0) throw new ActraOptionsError(`${where}: action must be a non-empty string`);
-    const builder = compileAction({ action, ...(opts.fields ? { fields: opts.fields } : {}), ...(opts.mapper ? { mapper: opts.mapper } : {}) }, this.runtime.policy.schema, where);
+    const builder = compileAction({ action, ...(opts.fields ? { fields: opts.fields } : {}), ...(opts.mapper ? { mapper: opts.mapper } : {}) }, this.runtime.policy.schema, where, routeParams);
     const mode = opts.mode ?? this.options.mode;
     return mode === undefined ? { action: builder } : { action: builder, mode };
   }
@@ -168,7 +164,7 @@ export class ActraHttp {
     } catch (error) {
       return { kind: 'respond', response: this.#failure(error, requestId, req) };
     }
-    if (!isThenable(actor)) return this.#decide(req, guard, route, base, requestId, action, actor);
+    if (!isPromise(actor)) return this.#decide(req, guard, route, base, requestId, action, actor);
     const http = this;
     return actor.then(
       function actorResolved(resolved) {
@@ -195,11 +191,12 @@ export class ActraHttp {
     } as CheckRequest<NeutralRequest>;
     let checked: CheckResult | Promise<CheckResult>;
     try {
-      checked = this.#check(request);
+      // A runtime without `decide` is awaited as a native promise, whatever thenable it returns.
+      checked = this.#decides ? (this.runtime as Required<HttpRuntimeLike>).decide(request) : Promise.resolve(this.runtime.check(request));
     } catch (error) {
       return { kind: 'respond', response: this.#failure(error, requestId, req) };
     }
-    if (!isThenable(checked)) return this.#outcome(checked, req, base, requestId);
+    if (!isPromise(checked)) return this.#outcome(checked, req, base, requestId);
     const http = this;
     return checked.then(
       function checkedResult(result) {

@@ -9,6 +9,7 @@ export {
   blockedResponse,
   decisionHeaders,
   errorResponse,
+  hasHeaders,
   pendingResponse,
   problemResponse,
   refusedResponse,
@@ -25,4 +26,4 @@ export { isAdmitted, withAdmitted, type Admitted } from './admitted.js';
 export { compileGuards, deferGuard, guardOf, type DeferredGuard } from './guard.js';
 export { singleOrList } from './query.js';
 export { pooledIdGenerator } from './ids.js';
-export { isThenable } from '../runtime/snapshot.js';
+export { isPromise, isThenable } from '../runtime/snapshot.js';

@@ -209,6 +209,12 @@ export function allowedHeaders(result: CheckResult): Readonly<Record<string, str
   return warns(result) ? { [ACTRA_HEADERS.warning]: warningHeader(result) } : NO_HEADERS;
 }
 
+/** True when `headers` has at least one header (an allowed decision usually has none to set). */
+export function hasHeaders(headers: Readonly<Record<string, string>>): boolean {
+  for (const _ in headers) return true;
+  return false;
+}
+
 /** True in warn mode when enforce mode would have refused or the decision failed. */
 function warns(result: CheckResult): boolean {
   return result.mode === 'warn' && (result.wouldHave !== undefined || result.error !== undefined);

@@ -67,6 +67,18 @@ export function parseRouteKey(key: string): { method: string; pattern: string } 
   return { method: method === 'HEAD' ? 'GET' : method, pattern: normalisePattern(match[2]) };
 }
 
+/**
+ * The names of the parameters a route key declares (`POST /users/:uid/refunds/:id` → `uid`, `id`).
+ * @throws ActraOptionsError (`ACTRA_OPTIONS`) for a malformed key.
+ */
+export function routeParamNames(key: string): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const segment of compileSegments(key, parseRouteKey(key).pattern)) {
+    if (segment.kind !== 'static') names.add(segment.name);
+  }
+  return names;
+}
+
 function compileSegments(key: string, pattern: string): Segment[] {
   const parts = pattern.split('/').slice(1).filter(function nonEmpty(part) {
     return part.length > 0;

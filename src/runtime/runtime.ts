@@ -18,7 +18,7 @@ import type {
 } from './types.js';
 import { ActraApprovalRequiredError, ActraBlockedError } from './errors.js';
 import { recordedMethod } from './method.js';
-import { describeKind, isPlainRecord, isThenable, SnapshotLoading, withTimeout, type SnapshotPlan } from './snapshot.js';
+import { describeKind, isPlainRecord, isPromise, isThenable, SnapshotLoading, withTimeout, type SnapshotPlan } from './snapshot.js';
 import { pooledIdGenerator } from './ids.js';
 import { fn, parseOptions } from '../options.js';
 
@@ -260,7 +260,7 @@ export class ActraRuntime<Ctx = unknown> {
       route: request.route,
     };
     const actor = this.#actorFor(trace, request.actor, request.ctx as Ctx);
-    if (isThenable(actor)) {
+    if (isPromise(actor)) {
       const runtime = this;
       return actor.then(function actorResolved(resolved) {
         return runtime.#afterActor(trace, request, resolved);
@@ -276,7 +276,7 @@ export class ActraRuntime<Ctx = unknown> {
     } catch (caught) {
       return this.#failed(trace, actor, caught);
     }
-    if (isThenable(snapshot)) {
+    if (isPromise(snapshot)) {
       const runtime = this;
       return snapshot.then(
         function snapshotLoaded(loaded) {
@@ -531,7 +531,7 @@ export class ActraRuntime<Ctx = unknown> {
     } catch (caught) {
       throw this.#actorFailed(trace, caught);
     }
-    if (!isThenable(actor)) return actor;
+    if (!isPromise(actor)) return actor;
     const runtime = this;
     return actor.then(undefined, function actorRejected(caught: unknown) {
       throw runtime.#actorFailed(trace, caught);

@@ -326,6 +326,17 @@ function copyFields(target: Record<string, unknown>, source: Readonly<Record<str
   }
 }
 
+/**
+ * True for a native promise: how the pipeline tells its own steps' asynchronous answers (always
+ * native promises) from their values. Values from user code (resolvers, loaders) may be any
+ * thenable and go through {@link isThenable} instead. `instanceof` reads no property of `value`,
+ * where the `then` read of `isThenable`, shared by every caller, sees so many kinds of object under
+ * a server that V8 falls back to a generic (megamorphic) lookup for it.
+ */
+export function isPromise(value: unknown): value is Promise<unknown> {
+  return value instanceof Promise;
+}
+
 /** True for a promise or any other thenable. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';

@@ -29,6 +29,12 @@ describe('compileAction', () => {
     expect(action).toEqual({ type: 'refund', id: 'p', currency: 'b', tier: 'gold' });
   });
 
+  it('looks in the params only for the fields the route declares as params, when the route is known', () => {
+    const routed = compileAction({ action: 'refund' }, schema, 'test', new Set(['id']));
+    const action = routed.build(request({ params: { id: 'p', amount: '3' }, body: { currency: 'b' }, query: { amount: '7' } }));
+    expect(action).toEqual({ type: 'refund', id: 'p', amount: 7, currency: 'b' });
+  });
+
   it('coerces numbers and booleans from params and query', () => {
     const action = builder.build(request({ params: { amount: '12.5' }, query: { express: 'true', tags: 'a' } }));
     expect(action).toEqual({ type: 'refund', amount: 12.5, express: true, tags: ['a'] });

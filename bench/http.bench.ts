@@ -249,11 +249,11 @@ function serverCpu(child: ChildProcess): Promise<number> {
   });
 }
 
-async function load(port: number, token: string, seconds: number, body = BODY): Promise<{ rps: number; total: number; non2xx: number; errors: number }> {
+async function load(port: number, token: string, seconds: number, body = BODY, connections = 10): Promise<{ rps: number; total: number; non2xx: number; errors: number }> {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/refunds/r1`,
     method: 'POST',
-    connections: 10,
+    connections,
     duration: seconds,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body,
@@ -342,7 +342,51 @@ async function main(): Promise<void> {
       ]);
     }
   }
-  const header = ['framework', 'variant', 'req/s (median)', 'vs bare', 'vs floor', 'server CPU µs/req', 'added µs/req', 'server CPU busy', 'runs (req/s)'];
+  printTable(['framework', 'variant', 'req/s (median)', 'vs bare', 'vs floor', 'server CPU µs/req', 'added µs/req', 'server CPU busy', 'runs (req/s)'], rows);
+
+  const concurrentRounds = Number(process.env['ACTRA_BENCH_CONCURRENT_ROUNDS'] ?? 3);
+  const together = variants.filter((v) => v === 'bare' || v === 'handwritten' || v === 'actra-cached');
+  if (concurrentRounds > 0 && together.length > 1) {
+    console.log(`\nServer CPU per request with the variants served at once: one server per variant, all on ${pin === undefined ? 'the same CPUs' : 'CPU 0'}, each loaded by 5 connections for ${seconds * 2} s at the same time, ${concurrentRounds} rounds; added µs are medians of same-round differences from bare`);
+    const concurrentRows: string[][] = [];
+    for (const framework of frameworks) concurrentRows.push(...(await concurrent(framework, together, pin, token, concurrentRounds, seconds * 2)));
+    printTable(['framework', 'variant', 'server CPU µs/req (median)', 'added µs/req', 'per round'], concurrentRows);
+  }
+}
+
+/**
+ * Every variant's server at once, sharing one CPU, loaded at the same time: a slow spell of the
+ * machine slows them all alike, so their differences in server CPU per request hold steady from
+ * round to round where sequential runs' req/s do not. Sharing the CPU also makes every server's
+ * code and data colder than in a run of its own, so the absolute figures are higher.
+ */
+async function concurrent(framework: Framework, variants: readonly Variant[], pin: string[] | undefined, token: string, rounds: number, seconds: number): Promise<string[][]> {
+  const perRequest = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+  for (let round = 0; round < rounds; round++) {
+    const servers = await Promise.all(variants.map((variant) => start(framework, variant, pin, token)));
+    try {
+      await Promise.all(servers.map((server) => load(server.port, token, 1, BODY, 5)));
+      const before = await Promise.all(servers.map((server) => serverCpu(server.child)));
+      const runs = await Promise.all(servers.map((server) => load(server.port, token, seconds, BODY, 5)));
+      const after = await Promise.all(servers.map((server) => serverCpu(server.child)));
+      runs.forEach((run, index) => {
+        const variant = variants[index] as Variant;
+        if (run.non2xx > 0 || run.errors > 0) throw new Error(`${framework} ${variant} (concurrent): ${run.non2xx} non-2xx responses, ${run.errors} errors`);
+        perRequest.get(variant)?.push(((after[index] as number) - (before[index] as number)) / run.total);
+      });
+    } finally {
+      for (const server of servers) server.child.kill();
+    }
+  }
+  const bare = perRequest.get('bare') ?? [];
+  return variants.map((variant) => {
+    const own = perRequest.get(variant) ?? [];
+    const added = own.map((us, round) => us - (bare[round] as number));
+    return [framework, variant, median(own).toFixed(1), variant === 'bare' ? '' : '+' + median(added).toFixed(1), variant === 'bare' ? own.map((us) => us.toFixed(1)).join(' / ') : added.map((us) => '+' + us.toFixed(1)).join(' / ')];
+  });
+}
+
+function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: readonly string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ') + ' |';
   console.log(line(header));

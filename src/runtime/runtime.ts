@@ -18,7 +18,7 @@ import type {
 } from './types.js';
 import { ActraApprovalRequiredError, ActraBlockedError } from './errors.js';
 import { recordedMethod } from './method.js';
-import { describeKind, isPlainRecord, isPromise, isThenable, SnapshotLoading, withTimeout, type SnapshotPlan } from './snapshot.js';
+import { describeKind, isPlainRecord, isPromise, isThenable, SnapshotLoading, withTimeout } from './snapshot.js';
 import { pooledIdGenerator } from './ids.js';
 import { fn, parseOptions } from '../options.js';
 
@@ -578,7 +578,7 @@ export class ActraRuntime<Ctx = unknown> {
       return resolver(ctx);
     }, 'snapshot resolver');
     const loading = this.#loading;
-    if (!isThenable(provided)) return loading.load(plan, action, actor, ctx, checkProvided(provided));
+    if (!isPromise(provided)) return loading.load(plan, action, actor, ctx, checkProvided(provided));
     return provided.then(function snapshotResolved(value) {
       return loading.load(plan, action, actor, ctx, checkProvided(value));
     });

@@ -20,13 +20,6 @@ export interface SnapshotPlan {
   readonly nullPrototype: boolean;
 }
 
-/** What a loader is called with, apart from its abort signal. */
-export interface LoadScope<Ctx> {
-  readonly action: ActionInput;
-  readonly actor: Actor;
-  readonly ctx: Ctx;
-}
-
 /** The plan key shared by every action type the schema does not declare. */
 const UNDECLARED = Symbol('undeclared action type');
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FieldSpec, SchemaInfo } from '../../src/core/types.js';
+import { codegen } from '../../src/core/codegen.js';
 import { compileAction } from '../../src/http/action.js';
 import type { NeutralRequest } from '../../src/http/types.js';
 
@@ -87,5 +88,67 @@ describe('compileAction', () => {
   it('says whether the body is needed', () => {
     expect(builder.needsBody).toBe(true);
     expect(compileAction({ action: 'refund', fields: Object.fromEntries(['amount', 'currency', 'id', 'express', 'tags', 'tier'].map((k) => [k, `params.${k}`])) }, schema, 't').needsBody).toBe(false);
+  });
+});
+
+describe('compileAction, generated and closure builders', () => {
+  function both<T>(make: () => T): [T, T] {
+    const before = codegen.enabled;
+    try {
+      codegen.enabled = true;
+      const generated = make();
+      codegen.enabled = false;
+      return [generated, make()];
+    } finally {
+      codegen.enabled = before;
+    }
+  }
+  function outcome(builder: ReturnType<typeof compileAction>, req: NeutralRequest): unknown {
+    try {
+      return { action: builder.build(req) };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  }
+
+  it('builds the same action, or throws the same error, for every mix of sources and values', () => {
+    const specs = [
+      { action: 'refund' },
+      { action: 'refund', fields: { amount: 'body.refund.amount_cents', id: 'params.refundId', currency: 'query.cur' } },
+    ];
+    const values: unknown[] = [undefined, 5, -0, 12.5, Number.NaN, Number.POSITIVE_INFINITY, '7', '7x', 'gold', 'platinum', true, 'true', ['a'], 'a', [1], null, { nested: 1 }];
+    const fields = ['amount', 'currency', 'id', 'express', 'tags', 'tier', 'constructor'];
+    let compared = 0;
+    for (const spec of specs) {
+      for (const routeParams of [undefined, new Set(['id'])]) {
+        const [generated, closure] = both(() => compileAction(spec, schema, 'test', routeParams));
+        expect(generated.build.name).toBe('actraBuildAction');
+        expect(closure.build.name).toBe('buildAction');
+        for (const [index, value] of values.entries()) {
+          const field = fields[index % fields.length] as string;
+          const other = fields[(index + 3) % fields.length] as string;
+          const requests = [
+            request({ body: { [field]: value, [other]: values[(index + 5) % values.length] } }),
+            request({ params: { [field]: String(value), refundId: 'r1' }, query: { [other]: String(value), cur: 'EUR' } }),
+            request({ body: { refund: { amount_cents: value } }, params: { id: 'p', [field]: 'x' }, query: { [field]: String(value) } }),
+            request({ body: JSON.parse(`{"__proto__": {"${field}": 1}, "${other}": ${JSON.stringify(value ?? null)}}`) as unknown }),
+            request({ body: Object.create({ [field]: value }) as object }),
+            request({ body: [value] }),
+          ];
+          for (const req of requests) {
+            expect(outcome(generated, req)).toEqual(outcome(closure, req));
+            compared += 1;
+          }
+        }
+      }
+    }
+    expect(compared).toBe(2 * 2 * values.length * 6);
+  });
+
+  it('skips the params of a route that says a field cannot be there, like the closure builder', () => {
+    const [generated, closure] = both(() => compileAction({ action: 'refund' }, schema, 'test'));
+    const req = { ...request({ params: { id: 'p' }, query: { id: 'q' } }), mayHaveParam: (name: string) => name !== 'id' };
+    expect(generated.build(req)).toEqual({ type: 'refund', id: 'q' });
+    expect(closure.build(req)).toEqual({ type: 'refund', id: 'q' });
   });
 });

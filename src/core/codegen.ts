@@ -1,5 +1,5 @@
 /** Turns an ordered list of rules into one generated JavaScript function, with closures as the fallback. */
-import type { Decision } from './types.js';
+import type { Decision, FieldSpec } from './types.js';
 import type { AtomNode, CondNode, FieldRef, LiteralValue } from './ast.js';
 import { comparator, compileCondition, inheritedName, makeCheckedReader } from './compile.js';
 import type { Fields, Test } from './compile.js';
@@ -52,14 +52,30 @@ const LITERAL_OPERATOR: Partial<Record<AtomNode['operator'], string>> = {
   less_than_or_equal: '<=',
 };
 
-/** The source text of one generated function, and the values it refers to. */
-class Emitter {
+/** The values a generated function refers to, as the array `k` it is handed. */
+export class Constants {
   readonly constants: unknown[] = [];
 
+  /** The expression (`k[i]`) that reads `value` in the generated code. */
   constant(value: unknown): string {
     this.constants.push(value);
     return `k[${this.constants.length - 1}]`;
   }
+}
+
+/**
+ * The inline test that `temp` already has the type `kind` declares, for the kinds a generated
+ * function checks without a call (`number`, finite; `string`; `boolean`); `undefined` for the others.
+ */
+export function inlineTypeTest(kind: FieldSpec['kind'], temp: string): string | undefined {
+  if (kind === 'number') return `typeof ${temp} === "number" && ${temp} - ${temp} === 0`;
+  if (kind === 'string') return `typeof ${temp} === "string"`;
+  if (kind === 'boolean') return `typeof ${temp} === "boolean"`;
+  return undefined;
+}
+
+/** The source text of one generated function, and the values it refers to. */
+class Emitter extends Constants {
 
   /** A literal written into the code when that is exact; otherwise a constant. */
   literal(value: LiteralValue): string {
@@ -79,11 +95,8 @@ class Emitter {
     const slow = `${this.constant(makeCheckedReader(ref, ruleId))}(${obj})`;
     if (inheritedName(ref.field)) return `${temp} = ${slow}`;
     const key = JSON.stringify(ref.field);
-    let fast: string;
-    if (ref.spec.kind === 'number') fast = `typeof ${temp} === "number" && ${temp} - ${temp} === 0`;
-    else if (ref.spec.kind === 'string') fast = `typeof ${temp} === "string"`;
-    else if (ref.spec.kind === 'boolean') fast = `typeof ${temp} === "boolean"`;
-    else return `${temp} = ${slow}`;
+    const fast = inlineTypeTest(ref.spec.kind, temp);
+    if (fast === undefined) return `${temp} = ${slow}`;
     return `${temp} = ${obj}[${key}], ${temp} = ${fast} && ${temp} !== p[${key}] ? ${temp} : ${slow}`;
   }
 

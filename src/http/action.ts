@@ -1,7 +1,7 @@
 /** Builds the policy action from a request's params, body and query, compiled once per route. */
 import type { ActionInput, FieldSpec, SchemaInfo } from '../core/types.js';
 import { ActraInputError, ActraOptionsError } from '../errors.js';
-import { codegen } from '../core/codegen.js';
+import { codegen, Constants, inlineTypeTest } from '../core/codegen.js';
 import { actionBody } from './body.js';
 import type { NeutralRequest } from './types.js';
 
@@ -137,15 +137,11 @@ export function compileAction(spec: ActionSpec, schema: SchemaInfo, where: strin
 /** The builder of a route as one generated function; `undefined` where code generation is disabled. */
 function generatedBuild(type: string, readers: readonly FieldReader[], readsBody: boolean): ((req: NeutralRequest) => ActionInput) | undefined {
   if (!codegen.enabled) return undefined;
-  const k: unknown[] = [];
-  function constant(value: unknown): string {
-    k.push(value);
-    return `k[${k.length - 1}]`;
-  }
-  const lines = [`const body = ${readsBody ? `${constant(actionBody)}(req)` : 'undefined'};`, `const a = { type: ${JSON.stringify(type)} };`, 'let v;'];
+  const k = new Constants();
+  const lines = [`const body = ${readsBody ? `${k.constant(actionBody)}(req)` : 'undefined'};`, `const a = { type: ${JSON.stringify(type)} };`, 'let v;'];
   readers.forEach(function emitField(reader, index) {
     const name = JSON.stringify(reader.name);
-    const coerceField = constant(function coerceField(value: unknown, from: FieldSource): unknown {
+    const coerceField = k.constant(function coerceField(value: unknown, from: FieldSource): unknown {
       return coerce(value, reader, from);
     });
     lines.push(`f${index}: {`);
@@ -153,33 +149,21 @@ function generatedBuild(type: string, readers: readonly FieldReader[], readsBody
       const from = JSON.stringify(source.from);
       const root = source.from === 'body' ? 'body' : `req.${source.from}`;
       const paramCheck = source.from === 'params' ? `(req.mayHaveParam == null || req.mayHaveParam(${JSON.stringify(source.path[0])}) !== false) && ` : '';
-      const value = source.from === 'body' ? checkedBodyValue(reader.spec, coerceField) : `${coerceField}(v, ${from})`;
+      // Body values must already have the declared type: the common types are taken as they are; params and query values are text to convert.
+      const typed = source.from === 'body' ? inlineTypeTest(reader.spec.kind, 'v') : undefined;
+      const value = typed === undefined ? `${coerceField}(v, ${from})` : `(${typed} ? v : ${coerceField}(v, ${from}))`;
       if (source.path.length === 1) {
         const key = JSON.stringify(source.path[0]);
         lines.push(`  if (${paramCheck}(v = ${root}) !== null && typeof v === "object" && !Array.isArray(v) && hasOwn(v, ${key}) && (v = v[${key}]) !== undefined) { a[${name}] = ${value}; break f${index}; }`);
       } else {
-        lines.push(`  if (${paramCheck}(v = ${constant(read)}(${root}, ${constant(source.path)})) !== ${constant(MISSING)}) { a[${name}] = ${value}; break f${index}; }`);
+        lines.push(`  if (${paramCheck}(v = ${k.constant(read)}(${root}, ${k.constant(source.path)})) !== ${k.constant(MISSING)}) { a[${name}] = ${value}; break f${index}; }`);
       }
     }
     lines.push('}');
   });
   lines.push('return a;');
   const source = `"use strict";\nconst hasOwn = Object.hasOwn;\nreturn function actraBuildAction(req) {\n${lines.join('\n')}\n};`;
-  return (new Function('k', source) as (k: unknown[]) => (req: NeutralRequest) => ActionInput)(k);
-}
-
-/** A body value of the declared type as it is (checked inline); anything else through `coerce`, which converts or throws. */
-function checkedBodyValue(spec: FieldSpec, coerceField: string): string {
-  switch (spec.kind) {
-    case 'number':
-      return `(typeof v === "number" && v - v === 0 ? v : ${coerceField}(v, "body"))`;
-    case 'string':
-      return `(typeof v === "string" ? v : ${coerceField}(v, "body"))`;
-    case 'boolean':
-      return `(typeof v === "boolean" ? v : ${coerceField}(v, "body"))`;
-    default:
-      return `${coerceField}(v, "body")`;
-  }
+  return (new Function('k', source) as (k: unknown[]) => (req: NeutralRequest) => ActionInput)(k.constants);
 }
 
 function parseSource(source: string, where: string): { from: FieldSource; path: string[] } {

@@ -26,4 +26,4 @@ export { isAdmitted, withAdmitted, type Admitted } from './admitted.js';
 export { compileGuards, deferGuard, guardOf, type DeferredGuard } from './guard.js';
 export { singleOrList } from './query.js';
 export { pooledIdGenerator } from './ids.js';
-export { isPromise, isThenable } from '../runtime/snapshot.js';
+export { isPromise } from '../runtime/snapshot.js';

@@ -114,10 +114,7 @@ export class SnapshotLoading {
   load<Ctx>(plan: SnapshotPlan, action: ActionInput, actor: Actor, ctx: Ctx, provided?: Readonly<Record<string, unknown>>): Record<string, unknown> | Promise<Record<string, unknown>> {
     const snapshot: Record<string, unknown> = plan.nullPrototype ? (Object.create(null) as Record<string, unknown>) : {};
     if (provided !== undefined) return this.#loadMissing(plan, snapshot, provided, action, actor, ctx);
-    const loaders = plan.loaders;
-    // One loader (the common case) is called without the arrays that running several takes.
-    if (loaders.length === 1) return this.#loadOne(loaders[0] as SnapshotLoader<Ctx>, plan.copies[0] as readonly string[], snapshot, new LoaderCall(action, actor, ctx));
-    return this.#loadAll(loaders, plan.copies, snapshot, action, actor, ctx);
+    return this.#loadAll(plan.loaders, plan.copies, snapshot, action, actor, ctx);
   }
 
   /** `load` with a resolver's fields in `provided`: only the loaders of fields still missing run. */
@@ -134,25 +131,6 @@ export class SnapshotLoading {
       copies.push(missing);
     });
     return this.#loadAll(loaders, copies, snapshot, action, actor, ctx);
-  }
-
-  #loadOne<Ctx>(loader: SnapshotLoader<Ctx>, fields: readonly string[], snapshot: Record<string, unknown>, call: LoaderCall<Ctx>): Record<string, unknown> | Promise<Record<string, unknown>> {
-    let value: unknown;
-    try {
-      value = loader.load(call);
-    } catch (cause) {
-      const failure = loaderFailed(loader.name, cause);
-      call.abort(failure);
-      throw failure;
-    }
-    if (isThenable(value)) return this.#settle([loader as SnapshotLoader<never>], [fields], snapshot, [call], [value]);
-    if (!isPlainRecord(value)) {
-      const failure = notAnObject(loader.name, value);
-      call.abort(failure);
-      throw failure;
-    }
-    copyFields(snapshot, value, fields);
-    return snapshot;
   }
 
   /** Starts every loader first (they run concurrently), then looks at what each returned. */

@@ -16,40 +16,81 @@ declare global {
 }
 
 /**
- * Per-request state, in a WeakMap keyed by the request. Adding a property to Express's `req`
- * (whose prototype Express swaps on every request) cost several µs per request in CPU profiles,
- * so neither the state nor the decision is stored on it: `req.actra` is an accessor on the app's
- * request prototype that reads the decision from this map.
+ * Per-request state, in a WeakMap keyed by the request, and `req.actra` an accessor on the app's
+ * request prototype that reads it.
+ *
+ * Express gives every request's `req` and `res` a hidden class of their own (it swaps their
+ * prototype), so V8 can keep no property lookup on them from one request to the next: every
+ * property added to `req` builds a new hidden class, and the first read of each property name in a
+ * request walks the prototype chain in full. The adapter therefore adds nothing to `req`, reads
+ * little besides what Express itself has read by then (`url`, `method`, `headers`, `body`), finds
+ * the app from the request's prototype (`appOf`), and reads `req.path` (a getter two prototypes up)
+ * and `req.rawBody` (absent, so a walk to the end of the chain) only when they are needed.
  */
 interface State { readonly http: ActraHttp; readonly base: string; done: Admitted; result: ActraRequestDecision | undefined }
 const STATES = new WeakMap<object, State>();
-const ACCESSOR = Symbol.for('actra.express.accessor');
+/** The request prototypes that carry the `actra` accessor. */
+const ACCESSORS = new WeakSet<object>();
 
 /**
  * True when `req.actra` reads the state: defines the accessor on the request's prototype the first
- * time a request of that app's prototype is seen.
+ * time a request of that prototype is seen.
  */
 function hasAccessor(req: Request): boolean {
-  if (ACCESSOR in req) return true;
   const proto = Object.getPrototypeOf(req) as object | null;
   if (proto === null) return false;
+  if (ACCESSORS.has(proto)) return true;
   Object.defineProperty(proto, 'actra', {
     configurable: true,
     get(this: Request): ActraRequestDecision | undefined {
       return STATES.get(this)?.result;
     },
     set(this: Request, value: ActraRequestDecision | undefined) {
-      Object.defineProperty(this, 'actra', { value, writable: true, configurable: true, enumerable: true });
+      const state = STATES.get(this);
+      if (state !== undefined) state.result = value;
+      else Object.defineProperty(this, 'actra', { value, writable: true, configurable: true, enumerable: true });
     },
   });
-  Object.defineProperty(proto, ACCESSOR, { value: true });
+  ACCESSORS.add(proto);
   return true;
 }
 
 /** Makes `result` the request's `req.actra`: through the state where the accessor reads it, else as an own property. */
 function setDecision(req: Request, state: State | undefined, result: ActraRequestDecision): void {
-  if (state !== undefined && !Object.hasOwn(req, 'actra') && hasAccessor(req)) state.result = result;
+  if (state !== undefined && hasAccessor(req)) state.result = result;
   else req.actra = result;
+}
+
+/**
+ * `req.baseUrl + req.path`. For a URL in origin form (`/path?query`, what clients send) the path is
+ * cut from `req.url` as Express's own URL parser cuts it; anything else goes through `req.path`.
+ */
+function fullPath(req: Request): string {
+  const url = req.url;
+  if (url.charCodeAt(0) !== 47) return req.baseUrl + req.path;
+  for (let index = 1; index < url.length; index++) {
+    const code = url.charCodeAt(index);
+    if (code === 63) return req.baseUrl + url.slice(0, index);
+    if (code === 35 || code <= 32 || code === 0xa0 || code === 0xfeff) return req.baseUrl + req.path;
+  }
+  return req.baseUrl + url;
+}
+
+type App = { router?: { stack: Layer[] }; parent?: unknown; mountpath?: unknown };
+let lastPrototype: object | null = null;
+let lastApp: App | undefined;
+
+/**
+ * `req.app`, read once per app: Express sets the prototype of a request to its app's own request
+ * object (`app.request`, whose `app` it is), so the prototype tells the app.
+ */
+function appOf(req: Request): App {
+  const proto = Object.getPrototypeOf(req) as object | null;
+  if (proto !== lastPrototype || lastApp === undefined) {
+    lastApp = req.app as unknown as App;
+    lastPrototype = proto;
+  }
+  return lastApp;
 }
 
 /** A router layer's mount path as a pattern prefix (`''` for the root). */
@@ -68,22 +109,27 @@ export function captureRawBody(req: object, _res: unknown, buf: Buffer): void {
 /** The neutral view of an Express request. */
 class ExpressRequest implements NeutralRequest {
   readonly method: string;
-  readonly rawBody?: string;
   readonly routePattern?: string;
   readonly #req: Request;
+  readonly #headers: Request['headers'];
 
   constructor(req: Request, readonly path: string, readonly params: Readonly<Record<string, string>>, routePattern: string | undefined) {
     this.method = req.method;
-    if (req.rawBody !== undefined) this.rawBody = req.rawBody;
     if (routePattern !== undefined) this.routePattern = routePattern;
     this.#req = req;
+    this.#headers = req.headers;
+  }
+
+  /** Read when needed only (see `STATES`). */
+  get rawBody(): string | undefined {
+    return this.#req.rawBody;
   }
 
   /** Express 5 leaves `req.body` undefined when no parser read the body: then `UNPARSED_BODY`, which actions refuse. */
   get body(): unknown {
     const body = this.#req.body as unknown;
     if (body !== undefined || this.rawBody !== undefined) return body;
-    const headers = this.#req.headers;
+    const headers = this.#headers;
     const length = headers['content-length'];
     return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0') ? UNPARSED_BODY : undefined;
   }
@@ -94,7 +140,7 @@ class ExpressRequest implements NeutralRequest {
   }
 
   header(name: string): string | undefined {
-    const value = this.#req.headers[name.toLowerCase()];
+    const value = this.#headers[name.toLowerCase()];
     return Array.isArray(value) ? value[0] : value;
   }
 }
@@ -153,7 +199,7 @@ function unguardedRoutes(http: ActraHttp, stack: readonly Layer[], prefix: strin
 }
 
 /** Runs admission; synchronous when the decision is. Failures become problem responses. */
-function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, base: string, path = req.baseUrl + req.path): void | Promise<void> {
+function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, base: string, path = fullPath(req)): void | Promise<void> {
   const state = STATES.get(req);
   if (state !== undefined && isAdmitted(state.done, guard.action.type)) return next();
   const admitted = http.admit(neutral(req, path, params, route), guard, route, base);
@@ -170,7 +216,7 @@ function proceed(http: ActraHttp, req: Request, res: Response, next: NextFunctio
     const headers = outcome.headers;
     for (const name in headers) res.setHeader(name, headers[name] as string);
   } catch (error) {
-    return send(res, http.failureResponse(error, neutral(req, req.baseUrl + req.path, {})));
+    return send(res, http.failureResponse(error, neutral(req, fullPath(req), {})));
   }
   if (state !== undefined) state.done = withAdmitted(state.done, actionType);
   setDecision(req, state, outcome.result);
@@ -194,10 +240,10 @@ export function actraMiddleware(options: ActraHttpOptions): RequestHandler & { g
   const middleware = function actraMiddleware(req: Request, res: Response, next: NextFunction): void | Promise<void> {
     const base = req.baseUrl;
     STATES.set(req, { http, base, done: undefined, result: undefined });
-    const path = base + req.path;
+    const path = fullPath(req);
     if (!logged) {
       logged = true;
-      const router = (req.app as unknown as { router?: { stack: Layer[] } }).router;
+      const router = appOf(req).router;
       http.logStartup(router === undefined ? [] : unguardedRoutes(http, router.stack, '', []));
     }
     if (http.isApprovalPath(path, base)) return approvalsFirst(http, req, res, next, path, base);
@@ -223,7 +269,7 @@ async function approvalsFirst(http: ActraHttp, req: Request, res: Response, next
 /** Guards the route Express dispatches to (or the route table's match); synchronous when the decision is. */
 function route(http: ActraHttp, req: Request, res: Response, next: NextFunction, path: string, base: string): void | Promise<void> {
   try {
-    const router = (req.app as unknown as { router?: { stack: Layer[] } }).router;
+    const router = appOf(req).router;
     const found = router === undefined ? undefined : findRoute(router.stack, req.method.toLowerCase(), path, '', NO_PARAMS);
     const exact = found === undefined ? undefined : http.table.lookup(req.method, found.pattern);
     if (exact !== undefined && found !== undefined) return admit(http, req, res, next, exact.value, found.pattern, found.params, base, path);
@@ -249,7 +295,7 @@ export function guard(action: string, options?: RouteGuardOptions): RequestHandl
     try {
       compiled = deferred.compile(state.http);
     } catch (error) {
-      return send(res, state.http.failureResponse(error, neutral(req, req.baseUrl + req.path, {})));
+      return send(res, state.http.failureResponse(error, neutral(req, fullPath(req), {})));
     }
     await admit(state.http, req, res, next, compiled, routePattern(req), req.params as Record<string, string>, state.base);
   };
@@ -267,7 +313,7 @@ function routePattern(req: Request): string {
   if (route === undefined) return '(unknown route)';
   let pattern = PATTERNS.get(route);
   if (pattern === undefined) {
-    const app = req.app as unknown as { router?: { stack: Layer[] }; parent?: unknown; mountpath?: unknown };
+    const app = appOf(req);
     const inApp = app.router === undefined ? undefined : patternIn(app.router.stack, route, '');
     pattern = inApp === undefined ? '(unknown route)' : mountPrefix(app) + inApp;
     PATTERNS.set(route, pattern);

@@ -22,7 +22,7 @@ export interface NeutralRequest {
    */
   readonly body: unknown;
   /** The raw body text, when the adapter has it (needed to verify inbound webhook signatures). */
-  readonly rawBody?: string;
+  readonly rawBody?: string | undefined;
   /** Case-insensitive header lookup; the first value when repeated. */
   header(name: string): string | undefined;
 }

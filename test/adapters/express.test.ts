@@ -1,4 +1,6 @@
 import express, { type Request, type Response } from 'express';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { actraMiddleware, captureRawBody, guard } from '../../adapters/express.js';
 import { loadControllers } from './decorated.js';
@@ -183,5 +185,67 @@ describe('Express types', () => {
     app.get('/health', (req, res) => void res.json({ guarded: req.actra !== undefined }));
     expect((await request(app).get('/export?rows=5')).body).toEqual({ guarded: true });
     expect((await request(app).get('/health')).body).toEqual({ guarded: false });
+  });
+});
+
+/** Sends `target` as the request line's target (origin or absolute form), with a JSON body. */
+function rawPost(port: number, target: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const text = JSON.stringify(body);
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: target, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (data += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: data ? (JSON.parse(data) as unknown) : undefined }));
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+function tableApp(name: string, routes: unknown[]): express.Express {
+  const app = express();
+  app.use(express.json());
+  app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'x' }), loaders: [{ name: 'fraud', fields: ['fraud_flag', 'account_tier'], load: () => ({ fraud_flag: false, account_tier: 'gold' }) }], observers: [(event) => void routes.push(`${name} ${event.route}`)], routes: { 'POST /refunds/:id': 'refund' }, unmatched: 'deny', logger: { info() {}, warn() {} } }));
+  app.post('/refunds/:id', (req, res) => void res.json({ app: name, id: req.params['id'], effect: req.actra?.decision?.effect ?? null }));
+  return app;
+}
+
+describe('Express request paths', () => {
+  it('guards a request whose target is in absolute form, or carries a query or a fragment, as its path', async () => {
+    const routes: unknown[] = [];
+    const server = tableApp('one', routes).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const targets = ['/refunds/r1', '/refunds/r1?amount=99999', `http://127.0.0.1:${port}/refunds/r1`, `http://127.0.0.1:${port}/refunds/r1?x=1`, '/refunds/r1#part', '/REFUNDS/r1/'];
+      for (const target of targets) {
+        expect(await rawPost(port, target, { amount: 5, currency: 'EUR' }), target).toEqual({ status: 200, json: { app: 'one', id: 'r1', effect: 'allow' } });
+        // Over the approval limit, with no approval store: refused, so the guard saw this request.
+        expect((await rawPost(port, target, { amount: 5000, currency: 'EUR' })).status, target).toBe(403);
+      }
+      // Not a declared route in any form: refused (unmatched: deny), the handler never runs.
+      expect((await rawPost(port, `http://127.0.0.1:${port}/refundsX/r1`, { amount: 5 })).status).toBe(404);
+      expect(routes).toEqual(targets.flatMap(() => ['one /refunds/:id', 'one /refunds/:id']));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('keeps two apps apart when their requests alternate: each is routed and decided by its own middleware', async () => {
+    const routes: unknown[] = [];
+    const one = tableApp('one', routes);
+    const two = express();
+    two.use(express.json());
+    two.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'b', role: 'x' }), loaders: [{ name: 'fraud', fields: ['fraud_flag', 'account_tier'], load: () => ({ fraud_flag: false, account_tier: 'gold' }) }], routes: { 'POST /payments/:id': 'refund' }, unmatched: 'deny', observers: [(event) => void routes.push(`two ${event.route}`)], logger: { info() {}, warn() {} } }));
+    two.post('/payments/:id', (req, res) => void res.json({ app: 'two', id: req.params['id'], effect: req.actra?.decision?.effect ?? null }));
+    two.post('/refunds/:id', (_req, res) => void res.json({ app: 'two', unguarded: true }));
+    for (let round = 0; round < 3; round++) {
+      expect((await request(one).post('/refunds/r1').send({ amount: 5 })).body).toEqual({ app: 'one', id: 'r1', effect: 'allow' });
+      expect((await request(two).post('/payments/p1').send({ amount: 5 })).body).toEqual({ app: 'two', id: 'p1', effect: 'allow' });
+      expect((await request(two).post('/refunds/r1').send({ amount: 5 })).status).toBe(404);
+      expect((await request(one).post('/payments/p1').send({ amount: 5 })).status).toBe(404);
+    }
+    expect(routes).toEqual([0, 1, 2].flatMap(() => ['one /refunds/:id', 'two /payments/:id']));
   });
 });

@@ -99,7 +99,14 @@ function mountPath(rawPath: unknown): string {
 }
 
 type Layer = { route?: { path: unknown; methods: Record<string, boolean>; stack: { handle: unknown }[]; _handlesMethod(m: string): boolean }; rawPath?: unknown; handle: { stack?: Layer[] }; match(p: string): false | { path: string; pattern: unknown; params: Record<string, string> } };
-type Found = { pattern: string; guarded: boolean; params: Record<string, string> };
+type Found = { pattern: string; route: NonNullable<Layer['route']>; params: Record<string, string> };
+
+/** True when one of the route's handlers is a `guard()` (looked at only when a request matches no declared route). */
+function hasGuard(route: NonNullable<Layer['route']>): boolean {
+  return route.stack.some(function isGuard(l) {
+    return typeof l.handle === 'function' && ACTRA_GUARD in l.handle;
+  });
+}
 
 /** Use as `express.json({ verify: captureRawBody })` so signed approval webhooks can be verified. */
 export function captureRawBody(req: object, _res: unknown, buf: Buffer): void {
@@ -163,8 +170,7 @@ function findRoute(stack: readonly Layer[], method: string, path: string, prefix
     if (m === false || typeof m.pattern !== 'string') continue;
     if (layer.route !== undefined) {
       if (!layer.route._handlesMethod(method)) continue;
-      const guarded = layer.route.stack.some((l) => typeof l.handle === 'function' && ACTRA_GUARD in l.handle);
-      return { pattern: prefix + m.pattern, guarded, params: withParams(params, m.params) };
+      return { pattern: prefix + m.pattern, route: layer.route, params: withParams(params, m.params) };
     }
     const found = findRoute(layer.handle.stack as Layer[], method, path.slice(m.path.length) || '/', prefix + m.pattern, withParams(params, m.params));
     if (found !== undefined) return found;
@@ -186,7 +192,7 @@ function unguardedRoutes(http: ActraHttp, stack: readonly Layer[], prefix: strin
     if (layer.route !== undefined && typeof layer.route.path === 'string') {
       compileGuards(http, layer.route.stack.map((l) => l.handle), (error) => http.misconfigured(error));
       const pattern = prefix + layer.route.path;
-      const guarded = layer.route.stack.some((l) => typeof l.handle === 'function' && ACTRA_GUARD in l.handle);
+      const guarded = hasGuard(layer.route);
       for (const method of Object.keys(layer.route.methods)) {
         const m = method.toUpperCase();
         if (!guarded && http.table.lookup(m, pattern) === undefined && http.table.match(m, pattern) === undefined) out.push(`${m} ${pattern}`);
@@ -275,7 +281,7 @@ function route(http: ActraHttp, req: Request, res: Response, next: NextFunction,
     if (exact !== undefined && found !== undefined) return admit(http, req, res, next, exact.value, found.pattern, found.params, base, path);
     const matched = http.table.match(req.method, path);
     if (matched !== undefined) return admit(http, req, res, next, matched.route.value, matched.route.pattern, matched.params, base, path);
-    if (http.options.unmatched === 'deny' && found?.guarded !== true) return send(res, http.unmatchedResponse(neutral(req, path, {})));
+    if (http.options.unmatched === 'deny' && (found === undefined || !hasGuard(found.route))) return send(res, http.unmatchedResponse(neutral(req, path, {})));
   } catch (error) {
     return send(res, http.failureResponse(error, neutral(req, path, {})));
   }

@@ -1,6 +1,6 @@
 /** Express 5 adapter: `actraMiddleware(options)`, `guard(action)` and the `@Guard` method decorator. */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, isAdmitted, isPromise, notInstalledResponse, readRawBody, UNPARSED_BODY, withAdmitted } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, isAdmitted, isPromise, nodeHeader, notInstalledResponse, readRawBody, UNPARSED_BODY, withAdmitted } from '../src/http/index.js';
 import type { ActraHttp, ActraHttpOptions, Admitted, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 declare global {
@@ -147,8 +147,7 @@ class ExpressRequest implements NeutralRequest {
   }
 
   header(name: string): string | undefined {
-    const value = this.#headers[name.toLowerCase()];
-    return Array.isArray(value) ? value[0] : value;
+    return nodeHeader(this.#headers, name);
   }
 }
 

@@ -1,7 +1,7 @@
 /** Fastify 5 adapter: `actraPlugin` (fastify-plugin, `preHandler`), route `config.actra`, `guard()` and `@Guard`. */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, hasHeaders, isAdmitted, isPromise, notInstalledResponse, withAdmitted } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, hasHeaders, isAdmitted, isPromise, nodeHeader, notInstalledResponse, withAdmitted } from '../src/http/index.js';
 import type { ActraHttp, ActraHttpOptions, Admitted, ActraRequestDecision, CompiledGuard, HandleOutcome, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 /** Route config: `config: { actra: 'refund' }` or `{ actra: { action: 'refund', fields, mode } }`. */
@@ -66,8 +66,7 @@ class FastifyNeutral implements NeutralRequest {
   }
 
   header(name: string): string | undefined {
-    const value = this.#headers[name.toLowerCase()];
-    return Array.isArray(value) ? value[0] : value;
+    return nodeHeader(this.#headers, name);
   }
 }
 

@@ -3,8 +3,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { RouterRoute } from 'hono/types';
 import { createMiddleware } from 'hono/factory';
 import { matchedRoutes, routePath } from 'hono/route';
-import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, hasHeaders, invalidJson, isAdmitted, isJsonType, isPromise, notInstalledResponse, readRawBody, singleOrList, tooLarge, withAdmitted } from '../src/http/index.js';
-import type { ActraHttp, ActraHttpOptions, Admitted, ActraRequestDecision, CompiledGuard, NeutralRequest, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, hasHeaders, invalidJson, isAdmitted, isJsonType, isPromise, nodeHeader, notInstalledResponse, readRawBody, singleOrList, tooLarge, withAdmitted } from '../src/http/index.js';
+import type { ActraHttp, ActraHttpOptions, Admitted, ActraRequestDecision, CompiledGuard, NeutralRequest, NodeHeaders, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -27,15 +27,11 @@ type Params = Readonly<Record<string, string>>;
  * `c.req.header()` would make the server build a WHATWG `Headers` for the request.
  */
 function requestHeader(c: Context, name: string, headers: NodeHeaders | undefined): string | undefined {
-  if (headers === undefined) return c.req.header(name);
-  const value = headers[name.toLowerCase()];
-  return Array.isArray(value) ? value[0] : value;
+  return headers === undefined ? c.req.header(name) : nodeHeader(headers, name);
 }
 
-type NodeHeaders = Record<string, string | string[] | undefined>;
-
 function nodeHeaders(c: Context): NodeHeaders | undefined {
-  const env = c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined;
+  const env = c.env as { incoming?: { headers?: NodeHeaders } } | undefined;
   return typeof env?.incoming?.headers === 'object' ? env.incoming.headers : undefined;
 }
 
@@ -120,7 +116,7 @@ class HonoRequest implements NeutralRequest {
   #params: Params | number;
   readonly #routePath: string;
   /** On @hono/node-server (`c.env.incoming`), Node's own header object: no `Headers` lookups. */
-  readonly #nodeHeaders: Record<string, string | string[] | undefined> | undefined;
+  readonly #nodeHeaders: NodeHeaders | undefined;
   #query: Record<string, unknown> | undefined;
 
   constructor(c: Context, read: BodyRead, params: Params | number = NO_PARAMS, routePath = '', headers = nodeHeaders(c)) {

@@ -25,5 +25,6 @@ export { actionBody, invalidJson, isJsonType, notAnObject, notJson, readRawBody,
 export { isAdmitted, withAdmitted, type Admitted } from './admitted.js';
 export { compileGuards, deferGuard, guardOf, type DeferredGuard } from './guard.js';
 export { singleOrList } from './query.js';
+export { nodeHeader, type NodeHeaders } from './headers.js';
 export { pooledIdGenerator } from './ids.js';
 export { isPromise } from '../runtime/snapshot.js';

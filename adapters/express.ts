@@ -177,6 +177,23 @@ function findRoute(stack: readonly Layer[], method: string, path: string, prefix
   return undefined;
 }
 
+/** A method as Express's routes keep theirs (lower case): the common ones without a new string per request. */
+function routerMethod(method: string): string {
+  switch (method) {
+    case 'GET':
+      return 'get';
+    case 'POST':
+      return 'post';
+    case 'PUT':
+      return 'put';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return 'delete';
+  }
+  return method.toLowerCase();
+}
+
 const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** The mount's params with a layer's added; the layer's own object when the mount has none (no copy). */
@@ -275,7 +292,7 @@ async function approvalsFirst(http: ActraHttp, req: Request, res: Response, next
 function route(http: ActraHttp, req: Request, res: Response, next: NextFunction, path: string, base: string): void | Promise<void> {
   try {
     const router = appOf(req).router;
-    const found = router === undefined ? undefined : findRoute(router.stack, req.method.toLowerCase(), path, '', NO_PARAMS);
+    const found = router === undefined ? undefined : findRoute(router.stack, routerMethod(req.method), path, '', NO_PARAMS);
     const exact = found === undefined ? undefined : http.table.lookup(req.method, found.pattern);
     if (exact !== undefined && found !== undefined) return admit(http, req, res, next, exact.value, found.pattern, found.params, base, path);
     const matched = http.table.match(req.method, path);

@@ -177,18 +177,8 @@ export class ActraHttp {
   }
 
   #decide(req: NeutralRequest, guard: CompiledGuard, route: string, base: string, requestId: string, action: ActionInput, actor: Actor | undefined): HandleOutcome | Promise<HandleOutcome> {
-    const approvalId = req.header(ACTRA_HEADERS.approval);
-    // Every key is always present (`undefined` when not given), so that every request has one shape.
-    const request = {
-      action,
-      ctx: req,
-      actor,
-      mode: guard.mode,
-      method: normaliseMethod(req.method),
-      route,
-      requestId,
-      approvalId: approvalId === undefined || approvalId.length === 0 ? undefined : approvalId,
-    } as CheckRequest<NeutralRequest>;
+    // `undefined` for a field not given: the runtime reads an absent field and an undefined one alike.
+    const request = new HttpCheck(action, req, actor, guard.mode, normaliseMethod(req.method), route, requestId) as CheckRequest<NeutralRequest>;
     let checked: CheckResult | Promise<CheckResult>;
     try {
       // A runtime without `decide` is awaited as a native promise, whatever thenable it returns.
@@ -253,6 +243,36 @@ export class ActraHttp {
       return unauthorizedResponse(error, tokenSent, this.options.realm, requestId, this.options.requestIdHeader);
     }
     return errorResponse(error, requestId, this.options.unavailableRetryAfter, this.options.requestIdHeader);
+  }
+}
+
+/**
+ * The check of one HTTP request. Every field is set in the constructor, so that every request's
+ * check has one shape; `approvalId` is read from the `Actra-Approval` header only when the runtime
+ * asks for it (a decision that needs an approval), not on every request.
+ */
+class HttpCheck {
+  readonly action: ActionInput;
+  readonly ctx: NeutralRequest;
+  readonly actor: Actor | undefined;
+  readonly mode: Mode | undefined;
+  readonly method: string;
+  readonly route: string;
+  readonly requestId: string;
+
+  constructor(action: ActionInput, ctx: NeutralRequest, actor: Actor | undefined, mode: Mode | undefined, method: string, route: string, requestId: string) {
+    this.action = action;
+    this.ctx = ctx;
+    this.actor = actor;
+    this.mode = mode;
+    this.method = method;
+    this.route = route;
+    this.requestId = requestId;
+  }
+
+  get approvalId(): string | undefined {
+    const id = this.ctx.header(ACTRA_HEADERS.approval);
+    return id === undefined || id.length === 0 ? undefined : id;
   }
 }
 

@@ -487,6 +487,8 @@ export class ActraRuntime<Ctx = unknown> {
 
   async #requireApproval(gate: ApprovalGate, trace: Trace, request: CheckRequest<Ctx>, evaluated: Evaluated): Promise<CheckResult> {
     const { actor, decision, input } = evaluated;
+    // Read once: an HTTP check reads it from the request's header.
+    const approvalId = request.approvalId;
     const approvalRequest: ApprovalRequest = {
       decision,
       action: input.action,
@@ -496,25 +498,25 @@ export class ActraRuntime<Ctx = unknown> {
       requestId: trace.requestId,
     };
     try {
-      if (request.approvalId === undefined) {
+      if (approvalId === undefined) {
         const { record, created } = await openApproval(gate, approvalRequest);
         const approval = { ...approvalOf(record), ...(created === undefined ? {} : { created }) };
         this.#emit(trace, { actor, decision, input, enforcedEffect: 'require_approval', approvalId: record.id });
         return result(trace, { outcome: 'pending', enforcedEffect: 'require_approval', actor, decision, approval });
       }
-      const consumed = await gate.resume(request.approvalId, approvalRequest);
+      const consumed = await gate.resume(approvalId, approvalRequest);
       if (consumed.ok) {
         this.#emit(trace, { actor, decision, input, enforcedEffect: 'allow', approvalId: consumed.record.id });
         return result(trace, { outcome: 'allow', enforcedEffect: 'allow', actor, decision, approval: approvalOf(consumed.record) });
       }
       if (consumed.refusal === 'pending') {
         const approval = consumed.record === undefined ? {} : { approval: approvalOf(consumed.record) };
-        this.#emit(trace, { actor, decision, input, enforcedEffect: 'require_approval', approvalId: request.approvalId });
+        this.#emit(trace, { actor, decision, input, enforcedEffect: 'require_approval', approvalId });
         return result(trace, { outcome: 'pending', enforcedEffect: 'require_approval', actor, decision, ...approval });
       }
       // A refused approval may belong to someone else (mismatch): say why, show nothing of it.
       const refusal = refusalError(consumed.refusal);
-      this.#emit(trace, { actor, decision, input, enforcedEffect: 'block', approvalId: request.approvalId, error: refusal });
+      this.#emit(trace, { actor, decision, input, enforcedEffect: 'block', approvalId, error: refusal });
       return result(trace, { outcome: 'refused', enforcedEffect: 'block', actor, decision, refusal });
     } catch (caught) {
       const error = caught instanceof ActraError ? caught : new ActraStoreError('approval gate failed', { cause: caught });

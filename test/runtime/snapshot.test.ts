@@ -351,6 +351,34 @@ describe('snapshot loaders: synchronous path', () => {
     expect(events.events[0]).toMatchObject({ enforcedEffect: 'block', error: { code: 'ACTRA_LOADER_FAILED', source: 'fraud' } });
   });
 
+  it('aborts the signal of a lone loader that throws or returns a non-object synchronously', () => {
+    for (const fail of [
+      () => {
+        throw new Error('down');
+      },
+      () => 'not an object',
+    ]) {
+      let context: LoaderContext | undefined;
+      const { runtime } = setup({
+        fraud: {
+          load(given) {
+            context = given;
+            return fail() as never;
+          },
+        },
+      });
+      let thrown: unknown;
+      try {
+        runtime.decide({ action: { type: 'refund', amount: 10, currency: 'EUR' } });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toMatchObject({ code: 'ACTRA_LOADER_FAILED', source: 'fraud' });
+      expect(context?.signal.aborted).toBe(true);
+      expect(context?.signal.reason).toBe(thrown);
+    }
+  });
+
   it('gives a synchronous loader a signal that is not aborted after its check succeeded', async () => {
     const { runtime, fraud } = setup();
     await runtime.check({ action: { type: 'refund', amount: 10, currency: 'EUR' } });

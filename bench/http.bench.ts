@@ -14,7 +14,7 @@ import type { ActraHttpOptions } from '../src/http/index.js';
 import { Approvals } from '../src/approvals/approvals.js';
 import { SqliteApprovalStore } from '../src/approvals/stores/sqlite-store.js';
 
-type Framework = 'express' | 'fastify' | 'hono';
+export type Framework = 'express' | 'fastify' | 'hono';
 /**
  * `floor`: the bare route plus the least any admission layer adds — one middleware / hook that
  * reads the `Authorization` header and passes the request on — so the table separates the
@@ -26,7 +26,7 @@ type Framework = 'express' | 'fastify' | 'hono';
  * same compiled policy's `evaluate`, a decision handed to the handler — so that the table shows how
  * close Actra comes to a hand-written equivalent, as the engine benchmark does for `evaluate`.
  */
-type Variant = 'bare' | 'floor' | 'handwritten' | 'actra-cached' | 'actra-uncached' | 'actra-202';
+export type Variant = 'bare' | 'floor' | 'handwritten' | 'actra-cached' | 'actra-uncached' | 'actra-202';
 
 let floorSeen = 0;
 /** What the floor hook does with the request: notes that it carries a token. */
@@ -66,7 +66,7 @@ rules:
 const SECRET = 'benchmark-secret-benchmark-secret-benchmark!';
 const ISSUER = 'https://id.bench/';
 const AUDIENCE = 'refunds-api';
-const BODY = JSON.stringify({ amount: 49, currency: 'EUR' });
+export const BODY = JSON.stringify({ amount: 49, currency: 'EUR' });
 /** Over the approval limit: the same pending request again answers 202 with the same approval (SQLite store). */
 const BODY_202 = JSON.stringify({ amount: 2500, currency: 'EUR' });
 
@@ -277,6 +277,18 @@ function pairedRatio(samples: ReadonlyMap<Variant, readonly number[]>, variant: 
   return median(of.map((rps, round) => rps / (base[round] as number)));
 }
 
+/** The HS256 token every variant's requests carry (role `support`, subject `r1`, valid for 2 h). */
+export function benchToken(): Promise<string> {
+  return new SignJWT({ role: 'support' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('r1')
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(SECRET));
+}
+
 async function main(): Promise<void> {
   const seconds = Number(process.env['ACTRA_BENCH_SECONDS'] ?? 4);
   const rounds = Number(process.env['ACTRA_BENCH_ROUNDS'] ?? 5);
@@ -286,14 +298,7 @@ async function main(): Promise<void> {
   const variants = chosen === undefined ? all : all.filter((v) => v === 'bare' || chosen.includes(v));
   const cpus = availableParallelism();
   const pin = pinning(cpus);
-  const token = await new SignJWT({ role: 'support' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('r1')
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime('2h')
-    .sign(new TextEncoder().encode(SECRET));
+  const token = await benchToken();
 
   const placement = pin === undefined ? 'server and load generator unpinned' : `server pinned to CPU 0, load generator to CPU ${cpus - 1}`;
   console.log(`HTTP benchmark: autocannon, 10 connections, ${seconds} s per run, ${rounds} interleaved rounds (every other one reversed), server in a child process on 127.0.0.1 (${placement}); ratios are medians of same-round ratios`);
@@ -386,7 +391,7 @@ async function concurrent(framework: Framework, variants: readonly Variant[], pi
   });
 }
 
-function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: readonly string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ') + ' |';
   console.log(line(header));
@@ -396,6 +401,6 @@ function printTable(header: readonly string[], rows: readonly (readonly string[]
 
 if (process.argv[2] === '--serve') {
   await serve(process.argv[3] as Framework, process.argv[4] as Variant);
-} else {
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await main();
 }

@@ -1,0 +1,112 @@
+/**
+ * Instruction and cache-miss counts per request, under valgrind's callgrind, of the servers of
+ * `bench:http`: the same route bare, behind the hand-written admission and behind Actra.
+ *
+ * Where req/s on a shared machine move by 10–50 % from one run to the next, these counts repeat
+ * within about 1 %: callgrind runs the server on a simulated CPU, with a 32 KB first-level
+ * instruction cache and a 1 MB last-level cache. The server warms up first; counting is switched on
+ * (`callgrind_control -i on`) only for the measured requests, which are sent one at a time.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import autocannon from 'autocannon';
+import { categoryCosts, type CategoryCosts } from './callgrind.js';
+import { benchToken, BODY, printTable, type Framework, type Variant } from './http.bench.js';
+
+const run = promisify(execFile);
+const SERVER = fileURLToPath(new URL('./http.bench.js', import.meta.url));
+
+/** Starts `variant`'s server under callgrind, counting off; resolves with its pid and port. */
+async function start(framework: Framework, variant: Variant, token: string, out: string): Promise<{ pid: number; port: number; exited: Promise<void> }> {
+  const args = ['--tool=callgrind', '--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=1048576,16,64', '--instr-atstart=no', `--callgrind-out-file=${out}`];
+  // Optimisation on the main thread: the compiler's work is then counted, and set apart, the same way in every run.
+  const child = spawn('valgrind', [...args, process.execPath, '--no-concurrent-recompilation', SERVER, '--serve', framework, variant], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, ACTRA_BENCH_TOKEN: token },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /ready (\d+)/.exec(text);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { pid: child.pid as number, port, exited };
+}
+
+/** Sends `amount` requests, one at a time. */
+async function send(port: number, token: string, amount: number): Promise<void> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/refunds/r1`,
+    method: 'POST',
+    connections: 1,
+    amount,
+    timeout: 60,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: BODY,
+  });
+  if (result.errors > 0 || result.non2xx > 0) throw new Error(`${result.errors} errors and ${result.non2xx} non-2xx answers`);
+}
+
+async function measure(framework: Framework, variant: Variant, token: string, warmup: number, requests: number, dir: string): Promise<CategoryCosts> {
+  const out = join(dir, `${framework}-${variant}.out`);
+  const server = await start(framework, variant, token, out);
+  try {
+    await send(server.port, token, warmup);
+    await run('callgrind_control', ['-i', 'on', String(server.pid)]);
+    await send(server.port, token, requests);
+    await run('callgrind_control', ['-i', 'off', String(server.pid)]);
+  } finally {
+    process.kill(server.pid, 'SIGINT');
+    await server.exited;
+  }
+  return categoryCosts(readFileSync(out, 'utf8'));
+}
+
+function perRequest(costs: CategoryCosts, category: keyof CategoryCosts, event: string, requests: number): number {
+  return (costs[category][event] ?? 0) / requests;
+}
+
+async function main(): Promise<void> {
+  try {
+    await run('valgrind', ['--version']);
+  } catch {
+    console.error('bench:instructions needs valgrind (Debian: apt-get install valgrind)');
+    process.exit(1);
+  }
+  const frameworks = (process.env['ACTRA_BENCH_FRAMEWORKS']?.split(',') ?? ['fastify', 'hono', 'express']) as Framework[];
+  const variants = (process.env['ACTRA_BENCH_VARIANTS']?.split(',') ?? ['bare', 'handwritten', 'actra-cached']) as Variant[];
+  const warmup = Number(process.env['ACTRA_CG_WARMUP'] ?? 10_000);
+  const requests = Number(process.env['ACTRA_CG_REQUESTS'] ?? 2_000);
+  const token = await benchToken();
+  const dir = mkdtempSync(join(tmpdir(), 'actra-callgrind-'));
+  console.log(`Instructions per request under callgrind: ${warmup} requests to warm up, then ${requests} counted, one at a time; I1 32 KB, LL 1 MB. "request" excludes V8's compiler and the garbage collector (shown apart).`);
+  const rows: string[][] = [];
+  try {
+    for (const framework of frameworks) {
+      const measured = new Map<Variant, CategoryCosts>();
+      for (const variant of variants) measured.set(variant, await measure(framework, variant, token, warmup, requests, dir));
+      const bare = measured.get('bare');
+      for (const [variant, costs] of measured) {
+        const cell = (event: string, digits = 0) => {
+          const value = perRequest(costs, 'request', event, requests);
+          const added = bare === undefined || variant === 'bare' ? '' : ` (${value - perRequest(bare, 'request', event, requests) >= 0 ? '+' : ''}${(value - perRequest(bare, 'request', event, requests)).toFixed(digits)})`;
+          return value.toFixed(digits) + added;
+        };
+        rows.push([framework, variant, cell('Ir'), cell('I1mr'), cell('ILmr', 1), cell('DLmr', 1), perRequest(costs, 'compiler', 'Ir', requests).toFixed(0), perRequest(costs, 'gc', 'Ir', requests).toFixed(0)]);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  printTable(['framework', 'variant', 'instructions (vs bare)', 'I1 code misses', 'LL code misses', 'LL data read misses', 'compiler instr.', 'GC instr.'], rows);
+}
+
+await main();

@@ -172,6 +172,20 @@ export function contractSuite(framework: string, factory: Factory): void {
       expect(calls).toEqual([]);
     });
 
+    it('reads the Actra-Approval header when a decision needs an approval: empty is absent, an unknown id is refused', async () => {
+      reset();
+      const empty = await send('POST', '/refunds/r2', { headers: { ...auth(), 'actra-approval': '' }, body: { amount: 5000 } });
+      expect(empty.status).toBe(202);
+      expect(empty.json).toMatchObject({ status: 'pending_approval' });
+      const unknown = await send('POST', '/refunds/r2', { headers: { ...auth(), 'actra-approval': 'apr_unknown' }, body: { amount: 5000 } });
+      expect(unknown.status).toBe(403);
+      expect(unknown.json).toMatchObject({ code: 'ACTRA_APPROVAL_NOT_FOUND' });
+      // On an allowed request the header is never looked at.
+      const allowed = await send('POST', '/refunds/r2', { headers: { ...auth(), 'actra-approval': 'apr_unknown' }, body: { amount: 5 } });
+      expect(allowed.status).toBe(200);
+      expect(calls).toEqual(['table']);
+    });
+
     it('answers 401 with a bare Bearer challenge when no token is sent', async () => {
       reset();
       const res = await send('POST', '/refunds/r1', { body: { amount: 5 } });

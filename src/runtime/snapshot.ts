@@ -137,7 +137,6 @@ export class SnapshotLoading {
   #loadAll<Ctx>(loaders: readonly SnapshotLoader<never>[], copies: readonly (readonly string[])[], snapshot: Record<string, unknown>, action: ActionInput, actor: Actor, ctx: Ctx): Record<string, unknown> | Promise<Record<string, unknown>> {
     const count = loaders.length;
     if (count === 0) return snapshot;
-    if (count === 1) return this.#loadOne(loaders[0] as SnapshotLoader<Ctx>, copies[0] as readonly string[], snapshot, action, actor, ctx);
     const calls = new Array<LoaderCall<Ctx>>(count);
     const values = new Array<unknown>(count);
     let failure: ActraResolverError | undefined;
@@ -170,27 +169,6 @@ export class SnapshotLoading {
       throw failure;
     }
     return this.#settle(loaders, copies, snapshot, calls, values);
-  }
-
-  /** `#loadAll` for one loader (the common case), without the lists a run of several keeps. */
-  #loadOne<Ctx>(loader: SnapshotLoader<Ctx>, fields: readonly string[], snapshot: Record<string, unknown>, action: ActionInput, actor: Actor, ctx: Ctx): Record<string, unknown> | Promise<Record<string, unknown>> {
-    const call = new LoaderCall(action, actor, ctx);
-    let value: unknown;
-    try {
-      value = loader.load(call);
-    } catch (cause) {
-      const failure = loaderFailed(loader.name, cause);
-      call.abort(failure);
-      throw failure;
-    }
-    if (isThenable(value)) return this.#settle([loader as SnapshotLoader<never>], [fields], snapshot, [call], [value]);
-    if (!isPlainRecord(value)) {
-      const failure = notAnObject(loader.name, value);
-      call.abort(failure);
-      throw failure;
-    }
-    copyFields(snapshot, value, fields);
-    return snapshot;
   }
 
   /** Waits for the loaders that returned promises (each with its timeout), then copies every loader's fields. */

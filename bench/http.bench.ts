@@ -224,11 +224,14 @@ function pinning(cpus: number): string[] | undefined {
   return pinned.status === 0 ? ['taskset', '-c', '0'] : undefined;
 }
 
-/** Starts a server child; `token` is what the `handwritten` variant verifies at start-up. */
-async function start(framework: Framework, variant: Variant, pin: string[] | undefined, token: string): Promise<{ child: ChildProcess; port: number }> {
-  const args = [fileURLToPath(import.meta.url), '--serve', framework, variant];
+/**
+ * Starts a server child; `token` is what the `handwritten` variant verifies at start-up. `prefix` is
+ * a command the server runs under (`taskset` for pinning, `valgrind`), `nodeArgs` go to Node itself.
+ */
+export async function start(framework: Framework, variant: Variant, prefix: readonly string[] | undefined, token: string, nodeArgs: readonly string[] = []): Promise<{ child: ChildProcess; port: number }> {
+  const args = [...nodeArgs, fileURLToPath(import.meta.url), '--serve', framework, variant];
   const options = { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] as ('ignore' | 'pipe' | 'inherit' | 'ipc')[], env: { ...process.env, ACTRA_BENCH_TOKEN: token } };
-  const child = pin === undefined ? spawn(process.execPath, args, options) : spawn(pin[0] as string, [...pin.slice(1), process.execPath, ...args], options);
+  const child = prefix === undefined ? spawn(process.execPath, args, options) : spawn(prefix[0] as string, [...prefix.slice(1), process.execPath, ...args], options);
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {

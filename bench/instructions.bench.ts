@@ -7,39 +7,16 @@
  * instruction cache and a 1 MB last-level cache. The server warms up first; counting is switched on
  * (`callgrind_control -i on`) only for the measured requests, which are sent one at a time.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { categoryCosts, type CategoryCosts } from './callgrind.js';
-import { benchToken, BODY, printTable, type Framework, type Variant } from './http.bench.js';
+import { benchToken, BODY, printTable, start, type Framework, type Variant } from './http.bench.js';
 
 const run = promisify(execFile);
-const SERVER = fileURLToPath(new URL('./http.bench.js', import.meta.url));
-
-/** Starts `variant`'s server under callgrind, counting off; resolves with its pid and port. */
-async function start(framework: Framework, variant: Variant, token: string, out: string): Promise<{ pid: number; port: number; exited: Promise<void> }> {
-  const args = ['--tool=callgrind', '--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=1048576,16,64', '--instr-atstart=no', `--callgrind-out-file=${out}`];
-  // Optimisation on the main thread: the compiler's work is then counted, and set apart, the same way in every run.
-  const child = spawn('valgrind', [...args, process.execPath, '--no-concurrent-recompilation', SERVER, '--serve', framework, variant], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-    env: { ...process.env, ACTRA_BENCH_TOKEN: token },
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = /ready (\d+)/.exec(text);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { pid: child.pid as number, port, exited };
-}
 
 /** Sends `amount` requests, one at a time. */
 async function send(port: number, token: string, amount: number): Promise<void> {
@@ -57,15 +34,19 @@ async function send(port: number, token: string, amount: number): Promise<void> 
 
 async function measure(framework: Framework, variant: Variant, token: string, warmup: number, requests: number, dir: string): Promise<CategoryCosts> {
   const out = join(dir, `${framework}-${variant}.out`);
-  const server = await start(framework, variant, token, out);
+  const callgrind = ['valgrind', '-q', '--tool=callgrind', '--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=1048576,16,64', '--instr-atstart=no', `--callgrind-out-file=${out}`];
+  // Optimisation on the main thread: the compiler's work is then counted, and set apart, the same way in every run.
+  const { child, port } = await start(framework, variant, callgrind, token, ['--no-concurrent-recompilation']);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const pid = String(child.pid);
   try {
-    await send(server.port, token, warmup);
-    await run('callgrind_control', ['-i', 'on', String(server.pid)]);
-    await send(server.port, token, requests);
-    await run('callgrind_control', ['-i', 'off', String(server.pid)]);
+    await send(port, token, warmup);
+    await run('callgrind_control', ['-i', 'on', pid]);
+    await send(port, token, requests);
+    await run('callgrind_control', ['-i', 'off', pid]);
   } finally {
-    process.kill(server.pid, 'SIGINT');
-    await server.exited;
+    child.kill('SIGINT');
+    await exited;
   }
   return categoryCosts(readFileSync(out, 'utf8'));
 }
@@ -97,8 +78,9 @@ async function main(): Promise<void> {
       for (const [variant, costs] of measured) {
         const cell = (event: string, digits = 0) => {
           const value = perRequest(costs, 'request', event, requests);
-          const added = bare === undefined || variant === 'bare' ? '' : ` (${value - perRequest(bare, 'request', event, requests) >= 0 ? '+' : ''}${(value - perRequest(bare, 'request', event, requests)).toFixed(digits)})`;
-          return value.toFixed(digits) + added;
+          if (bare === undefined || variant === 'bare') return value.toFixed(digits);
+          const added = value - perRequest(bare, 'request', event, requests);
+          return `${value.toFixed(digits)} (${added >= 0 ? '+' : ''}${added.toFixed(digits)})`;
         };
         rows.push([framework, variant, cell('Ir'), cell('I1mr'), cell('ILmr', 1), cell('DLmr', 1), perRequest(costs, 'compiler', 'Ir', requests).toFixed(0), perRequest(costs, 'gc', 'Ir', requests).toFixed(0)]);
       }

@@ -62,18 +62,19 @@ function setDecision(req: Request, state: State | undefined, result: ActraReques
 }
 
 /**
- * `req.baseUrl + req.path`. For a URL in origin form (`/path?query`, what clients send) the path is
- * cut from `req.url` as Express's own URL parser cuts it; anything else goes through `req.path`.
+ * `req.baseUrl + req.path`, `baseUrl` read by the caller. For a URL in origin form (`/path?query`,
+ * what clients send) the path is cut from `req.url` as Express's own URL parser cuts it; anything
+ * else goes through `req.path`.
  */
-function fullPath(req: Request): string {
+function fullPath(req: Request, baseUrl: string): string {
   const url = req.url;
-  if (url.charCodeAt(0) !== 47) return req.baseUrl + req.path;
+  if (url.charCodeAt(0) !== 47) return baseUrl + req.path;
   for (let index = 1; index < url.length; index++) {
     const code = url.charCodeAt(index);
-    if (code === 63) return req.baseUrl + url.slice(0, index);
-    if (code === 35 || code <= 32 || code === 0xa0 || code === 0xfeff) return req.baseUrl + req.path;
+    if (code === 63) return baseUrl + url.slice(0, index);
+    if (code === 35 || code <= 32 || code === 0xa0 || code === 0xfeff) return baseUrl + req.path;
   }
-  return req.baseUrl + url;
+  return baseUrl + url;
 }
 
 type App = { router?: { stack: Layer[] }; parent?: unknown; mountpath?: unknown };
@@ -120,8 +121,8 @@ class ExpressRequest implements NeutralRequest {
   readonly #req: Request;
   readonly #headers: Request['headers'];
 
-  constructor(req: Request, readonly path: string, readonly params: Readonly<Record<string, string>>, routePattern: string | undefined) {
-    this.method = req.method;
+  constructor(req: Request, method: string, readonly path: string, readonly params: Readonly<Record<string, string>>, routePattern: string | undefined) {
+    this.method = method;
     if (routePattern !== undefined) this.routePattern = routePattern;
     this.#req = req;
     this.#headers = req.headers;
@@ -151,8 +152,9 @@ class ExpressRequest implements NeutralRequest {
   }
 }
 
-function neutral(req: Request, path: string, params: Readonly<Record<string, string>>, routePattern?: string): NeutralRequest {
-  return new ExpressRequest(req, path, params, routePattern);
+/** `method`: `req.method`, when the caller has read it already (each property read off `req` is costly, see `STATES`). */
+function neutral(req: Request, path: string, params: Readonly<Record<string, string>>, routePattern?: string, method = req.method): NeutralRequest {
+  return new ExpressRequest(req, method, path, params, routePattern);
 }
 
 function send(res: Response, response: NeutralResponse): void {
@@ -221,10 +223,9 @@ function unguardedRoutes(http: ActraHttp, stack: readonly Layer[], prefix: strin
 }
 
 /** Runs admission; synchronous when the decision is. Failures become problem responses. */
-function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, base: string, path = fullPath(req)): void | Promise<void> {
-  const state = STATES.get(req);
-  if (state !== undefined && isAdmitted(state.done, guard.action.type)) return next();
-  const admitted = http.admit(neutral(req, path, params, route), guard, route, base);
+function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction, guard: CompiledGuard, route: string, params: Readonly<Record<string, string>>, state: State, path: string, method: string): void | Promise<void> {
+  if (isAdmitted(state.done, guard.action.type)) return next();
+  const admitted = http.admit(neutral(req, path, params, route, method), guard, route, state.base);
   const type = guard.action.type;
   if (!isPromise(admitted)) return proceed(http, req, res, next, admitted, state, type);
   return admitted.then(function admittedLater(outcome) {
@@ -232,15 +233,15 @@ function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction,
   });
 }
 
-function proceed(http: ActraHttp, req: Request, res: Response, next: NextFunction, outcome: HandleOutcome, state: State | undefined, actionType: string): void {
+function proceed(http: ActraHttp, req: Request, res: Response, next: NextFunction, outcome: HandleOutcome, state: State, actionType: string): void {
   if (outcome.kind === 'respond') return send(res, outcome.response);
   try {
     const headers = outcome.headers;
     for (const name in headers) res.setHeader(name, headers[name] as string);
   } catch (error) {
-    return send(res, http.failureResponse(error, neutral(req, fullPath(req), {})));
+    return send(res, http.failureResponse(error, neutral(req, fullPath(req, req.baseUrl), {})));
   }
-  if (state !== undefined) state.done = withAdmitted(state.done, actionType);
+  state.done = withAdmitted(state.done, actionType);
   setDecision(req, state, outcome.result);
   next();
 }
@@ -261,21 +262,22 @@ export function actraMiddleware(options: ActraHttpOptions): RequestHandler & { g
   let logged = false;
   const middleware = function actraMiddleware(req: Request, res: Response, next: NextFunction): void | Promise<void> {
     const base = req.baseUrl;
-    STATES.set(req, { http, base, done: undefined, result: undefined });
-    const path = fullPath(req);
+    const state: State = { http, base, done: undefined, result: undefined };
+    STATES.set(req, state);
+    const path = fullPath(req, base);
     if (!logged) {
       logged = true;
       const router = appOf(req).router;
       http.logStartup(router === undefined ? [] : unguardedRoutes(http, router.stack, '', []));
     }
-    if (http.isApprovalPath(path, base)) return approvalsFirst(http, req, res, next, path, base);
-    return route(http, req, res, next, path, base);
+    if (http.isApprovalPath(path, base)) return approvalsFirst(http, req, res, next, path, state);
+    return route(http, req, res, next, path, state);
   };
   return Object.assign(middleware, { guard: guard });
 }
 
 /** Serves an approval route, or goes on to the guarded routes when the path is not one. */
-async function approvalsFirst(http: ActraHttp, req: Request, res: Response, next: NextFunction, path: string, base: string): Promise<void> {
+async function approvalsFirst(http: ActraHttp, req: Request, res: Response, next: NextFunction, path: string, state: State): Promise<void> {
   if (req.rawBody === undefined && !req.readableEnded && req.method === 'POST') {
     try {
       req.rawBody = await readRawBody(req, http.options.bodyLimit);
@@ -283,23 +285,24 @@ async function approvalsFirst(http: ActraHttp, req: Request, res: Response, next
       return send(res, http.failureResponse(error, neutral(req, path, {})));
     }
   }
-  const response = await http.approvals(neutral(req, path, {}), base);
+  const response = await http.approvals(neutral(req, path, {}), state.base);
   if (response !== undefined) return send(res, response);
-  return route(http, req, res, next, path, base);
+  return route(http, req, res, next, path, state);
 }
 
 /** Guards the route Express dispatches to (or the route table's match); synchronous when the decision is. */
-function route(http: ActraHttp, req: Request, res: Response, next: NextFunction, path: string, base: string): void | Promise<void> {
+function route(http: ActraHttp, req: Request, res: Response, next: NextFunction, path: string, state: State): void | Promise<void> {
+  const method = req.method;
   try {
     const router = appOf(req).router;
-    const found = router === undefined ? undefined : findRoute(router.stack, routerMethod(req.method), path, '', NO_PARAMS);
-    const exact = found === undefined ? undefined : http.table.lookup(req.method, found.pattern);
-    if (exact !== undefined && found !== undefined) return admit(http, req, res, next, exact.value, found.pattern, found.params, base, path);
-    const matched = http.table.match(req.method, path);
-    if (matched !== undefined) return admit(http, req, res, next, matched.route.value, matched.route.pattern, matched.params, base, path);
-    if (http.options.unmatched === 'deny' && (found === undefined || !hasGuard(found.route))) return send(res, http.unmatchedResponse(neutral(req, path, {})));
+    const found = router === undefined ? undefined : findRoute(router.stack, routerMethod(method), path, '', NO_PARAMS);
+    const exact = found === undefined ? undefined : http.table.lookup(method, found.pattern);
+    if (exact !== undefined && found !== undefined) return admit(http, req, res, next, exact.value, found.pattern, found.params, state, path, method);
+    const matched = http.table.match(method, path);
+    if (matched !== undefined) return admit(http, req, res, next, matched.route.value, matched.route.pattern, matched.params, state, path, method);
+    if (http.options.unmatched === 'deny' && (found === undefined || !hasGuard(found.route))) return send(res, http.unmatchedResponse(neutral(req, path, {}, undefined, method)));
   } catch (error) {
-    return send(res, http.failureResponse(error, neutral(req, path, {})));
+    return send(res, http.failureResponse(error, neutral(req, path, {}, undefined, method)));
   }
   next();
 }
@@ -317,9 +320,9 @@ export function guard(action: string, options?: RouteGuardOptions): RequestHandl
     try {
       compiled = deferred.compile(state.http);
     } catch (error) {
-      return send(res, state.http.failureResponse(error, neutral(req, fullPath(req), {})));
+      return send(res, state.http.failureResponse(error, neutral(req, fullPath(req, req.baseUrl), {})));
     }
-    await admit(state.http, req, res, next, compiled, routePattern(req), req.params as Record<string, string>, state.base);
+    await admit(state.http, req, res, next, compiled, routePattern(req), req.params as Record<string, string>, state, fullPath(req, req.baseUrl), req.method);
   };
   return Object.assign(handler, { [ACTRA_GUARD]: deferred });
 }

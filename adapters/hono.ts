@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { RouterRoute } from 'hono/types';
 import { createMiddleware } from 'hono/factory';
 import { matchedRoutes, routePath } from 'hono/route';
-import { ACTRA_GUARD, compileGuards, createActraHttp, deferGuard, guardOf, hasHeaders, invalidJson, isAdmitted, isJsonType, isPromise, nodeHeader, notInstalledResponse, readRawBody, singleOrList, tooLarge, withAdmitted } from '../src/http/index.js';
+import { ACTRA_GUARD, compileGuards, createActraHttp, declaredLength, deferGuard, guardOf, hasHeaders, invalidJson, isAdmitted, isJsonType, isPromise, nodeHeader, notInstalledResponse, readRawBody, singleOrList, tooLarge, withAdmitted } from '../src/http/index.js';
 import type { ActraHttp, ActraHttpOptions, Admitted, ActraRequestDecision, CompiledGuard, NeutralRequest, NodeHeaders, NeutralResponse, RouteGuardOptions } from '../src/http/index.js';
 
 declare module 'hono' {
@@ -47,7 +47,7 @@ function bodyText(c: Context, limit: number, headers: NodeHeaders | undefined): 
   if (method === 'GET' || method === 'HEAD') return undefined;
   const length = requestHeader(c, 'content-length', headers);
   if (length !== undefined) {
-    if (Number(length) > limit) throw tooLarge(limit);
+    if (declaredLength(length) > limit) throw tooLarge(limit);
     return c.req.text();
   }
   // Touching `raw.body` makes @hono/node-server build a full Request: only done when no length is declared.
@@ -64,7 +64,7 @@ function plainJson(c: Context, limit: number, headers: NodeHeaders | undefined):
   if (headers === undefined) return false;
   const length = headers['content-length'];
   const type = headers['content-type'];
-  if (typeof length !== 'string' || length === '0' || !(Number(length) <= limit) || typeof type !== 'string' || !isJsonType(type)) return false;
+  if (typeof length !== 'string' || length === '0' || !(declaredLength(length) <= limit) || typeof type !== 'string' || !isJsonType(type)) return false;
   for (const _ in c.req.bodyCache) return false;
   return true;
 }

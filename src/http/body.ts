@@ -16,6 +16,24 @@ export function isJsonType(contentType: string | undefined): boolean {
 }
 
 /**
+ * The number a `Content-Length` header declares. Node's parser lets through only digits there, read
+ * here one by one: `Number(text)` on a string received with the request goes through V8's general
+ * string-to-number conversion (some 300 instructions, mostly cold code). Any other text is read by
+ * `Number` all the same, so the result never differs from `Number(text)`.
+ */
+export function declaredLength(text: string): number {
+  const size = text.length;
+  if (size === 0 || size > 15) return Number(text);
+  let value = 0;
+  for (let index = 0; index < size; index++) {
+    const digit = text.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return Number(text);
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
  * Reads a Node.js readable request to a UTF-8 string.
  * @throws ActraError `ACTRA_BAD_REQUEST` with status 413 when it exceeds `limit` bytes.
  */

@@ -21,7 +21,7 @@ export {
 export { normaliseMethod, normalisePattern, parseRouteKey, RouteTable, splitPath, type CompiledRoute, type MatchOptions, type RouteMatch } from './route-table.js';
 export type { NeutralRequest, NeutralResponse } from './types.js';
 export type { CheckResult as ActraRequestDecision } from '../runtime/types.js';
-export { actionBody, invalidJson, isJsonType, notAnObject, notJson, readRawBody, tooLarge, UNPARSED_BODY } from './body.js';
+export { actionBody, declaredLength, invalidJson, isJsonType, notAnObject, notJson, readRawBody, tooLarge, UNPARSED_BODY } from './body.js';
 export { isAdmitted, withAdmitted, type Admitted } from './admitted.js';
 export { compileGuards, deferGuard, guardOf, type DeferredGuard } from './guard.js';
 export { singleOrList } from './query.js';

@@ -2,6 +2,7 @@
 import { ActraOptionsError, ActraResolverError } from '../errors.js';
 import type { ActionInput, Policy } from '../core/types.js';
 import { inheritedName } from '../core/compile.js';
+import { codegen } from '../core/codegen.js';
 import type { Actor, SnapshotLoader } from './types.js';
 
 /** Which loaders one action type needs. Computed once per action type. */
@@ -12,6 +13,8 @@ export interface SnapshotPlan {
   readonly loaders: readonly SnapshotLoader<never>[];
   /** Per loader, in the same order: the fields it declares that the plan reads (each field has one loader). */
   readonly copies: readonly (readonly string[])[];
+  /** Per loader, in the same order: copies those fields from what it returned (see {@link fieldCopier}). */
+  readonly copiers: readonly FieldCopier[];
   /**
    * True when a field is a name plain objects inherit (`__proto__`, `constructor`, …): the snapshot
    * is then built without a prototype, so that writing such a field sets an own property. Otherwise
@@ -100,7 +103,8 @@ export class SnapshotLoading {
       }));
     });
     const nullPrototype = fields.some(inheritedName);
-    const plan: SnapshotPlan = Object.freeze({ fields: Object.freeze(fields), loaders: Object.freeze(loaders), copies: Object.freeze(copies), nullPrototype });
+    const copiers = Object.freeze(copies.map(fieldCopier));
+    const plan: SnapshotPlan = Object.freeze({ fields: Object.freeze(fields), loaders: Object.freeze(loaders), copies: Object.freeze(copies), copiers, nullPrototype });
     this.#plans.set(key, plan);
     return plan;
   }
@@ -114,27 +118,29 @@ export class SnapshotLoading {
   load<Ctx>(plan: SnapshotPlan, action: ActionInput, actor: Actor, ctx: Ctx, provided?: Readonly<Record<string, unknown>>): Record<string, unknown> | Promise<Record<string, unknown>> {
     const snapshot: Record<string, unknown> = plan.nullPrototype ? (Object.create(null) as Record<string, unknown>) : {};
     if (provided !== undefined) return this.#loadMissing(plan, snapshot, provided, action, actor, ctx);
-    return this.#loadAll(plan.loaders, plan.copies, snapshot, action, actor, ctx);
+    return this.#loadAll(plan.loaders, plan.copiers, snapshot, action, actor, ctx);
   }
 
   /** `load` with a resolver's fields in `provided`: only the loaders of fields still missing run. */
   #loadMissing<Ctx>(plan: SnapshotPlan, snapshot: Record<string, unknown>, provided: Readonly<Record<string, unknown>>, action: ActionInput, actor: Actor, ctx: Ctx): Record<string, unknown> | Promise<Record<string, unknown>> {
     copyFields(snapshot, provided, plan.fields);
     const loaders: SnapshotLoader<never>[] = [];
-    const copies: string[][] = [];
+    const copiers: FieldCopier[] = [];
     plan.loaders.forEach(function stillNeeded(loader, index) {
       const missing = (plan.copies[index] as readonly string[]).filter(function missing(field) {
         return !Object.hasOwn(snapshot, field);
       });
       if (missing.length === 0) return;
       loaders.push(loader);
-      copies.push(missing);
+      copiers.push(function copyMissing(target, source) {
+        copyFields(target, source, missing);
+      });
     });
-    return this.#loadAll(loaders, copies, snapshot, action, actor, ctx);
+    return this.#loadAll(loaders, copiers, snapshot, action, actor, ctx);
   }
 
   /** Starts every loader first (they run concurrently), then looks at what each returned. */
-  #loadAll<Ctx>(loaders: readonly SnapshotLoader<never>[], copies: readonly (readonly string[])[], snapshot: Record<string, unknown>, action: ActionInput, actor: Actor, ctx: Ctx): Record<string, unknown> | Promise<Record<string, unknown>> {
+  #loadAll<Ctx>(loaders: readonly SnapshotLoader<never>[], copiers: readonly FieldCopier[], snapshot: Record<string, unknown>, action: ActionInput, actor: Actor, ctx: Ctx): Record<string, unknown> | Promise<Record<string, unknown>> {
     const count = loaders.length;
     if (count === 0) return snapshot;
     const calls = new Array<LoaderCall<Ctx>>(count);
@@ -160,7 +166,7 @@ export class SnapshotLoading {
           failure = notAnObject((loaders[index] as SnapshotLoader<never>).name, value);
           break;
         }
-        copyFields(snapshot, value, copies[index] as readonly string[]);
+        (copiers[index] as FieldCopier)(snapshot, value);
       }
       if (failure === undefined) return snapshot;
     }
@@ -168,11 +174,11 @@ export class SnapshotLoading {
       abortAll(calls, values, failure);
       throw failure;
     }
-    return this.#settle(loaders, copies, snapshot, calls, values);
+    return this.#settle(loaders, copiers, snapshot, calls, values);
   }
 
   /** Waits for the loaders that returned promises (each with its timeout), then copies every loader's fields. */
-  #settle<Ctx>(loaders: readonly SnapshotLoader<never>[], copies: readonly (readonly string[])[], snapshot: Record<string, unknown>, calls: readonly LoaderCall<Ctx>[], values: readonly unknown[]): Promise<Record<string, unknown>> {
+  #settle<Ctx>(loaders: readonly SnapshotLoader<never>[], copiers: readonly FieldCopier[], snapshot: Record<string, unknown>, calls: readonly LoaderCall<Ctx>[], values: readonly unknown[]): Promise<Record<string, unknown>> {
     const defaultTimeoutMs = this.#defaultTimeoutMs;
     const settling = values.map(function settleLoader(value, index) {
       const loader = loaders[index] as SnapshotLoader<never>;
@@ -186,7 +192,7 @@ export class SnapshotLoading {
     return Promise.all(settling).then(
       function copyAll(results) {
         results.forEach(function copyOne(result, index) {
-          copyFields(snapshot, result, copies[index] as readonly string[]);
+          (copiers[index] as FieldCopier)(snapshot, result);
         });
         return snapshot;
       },
@@ -287,6 +293,30 @@ function loaderFailed(name: string, cause: unknown): ActraResolverError {
 
 function notAnObject(name: string, value: unknown): ActraResolverError {
   return new ActraResolverError('ACTRA_LOADER_FAILED', name, `snapshot loader "${name}" returned ${describeKind(value)}, not an object`);
+}
+
+/** Copies some own properties of `source` onto `target`. */
+export type FieldCopier = (target: Record<string, unknown>, source: Readonly<Record<string, unknown>>) => void;
+
+/**
+ * The copier of one loader's planned fields: a generated function that names each field as a
+ * literal (a keyed access with a variable name goes generic once a server reads many names through
+ * it), or, where code generation is disabled, {@link copyFields} over the list. A literal
+ * `__proto__` reads and writes the same own property as a keyed access: the read is guarded by
+ * `hasOwn`, and the target of such a field has no prototype (`SnapshotPlan.nullPrototype`).
+ */
+export function fieldCopier(fields: readonly string[]): FieldCopier {
+  if (!codegen.enabled) {
+    return function copyListed(target, source) {
+      copyFields(target, source, fields);
+    };
+  }
+  const lines = fields.map(function copyLine(field) {
+    const key = JSON.stringify(field);
+    return `  if (hasOwn(s, ${key})) t[${key}] = s[${key}];`;
+  });
+  const source = `"use strict";\nreturn function actraCopyFields(t, s) {\n${lines.join('\n')}\n};`;
+  return (new Function('hasOwn', source) as (hasOwn: typeof Object.hasOwn) => FieldCopier)(Object.hasOwn);
 }
 
 /** Copies the own properties of `source` named in `fields`. */

@@ -80,7 +80,7 @@ describe('fail closed on missing or wrongly typed data', () => {
     ['NaN', Number.NaN],
     ['Infinity', Number.POSITIVE_INFINITY],
     ['-Infinity', Number.NEGATIVE_INFINITY],
-    ['an object', { valueOf: () => 5000 }],
+    ['an object', { valueOf: (): number => 5000 }],
     ['a bigint', 5000n],
     ['an array', [5000]],
   ])('fails with ACTRA_INPUT when amount is %s, without echoing the value', (_label, value) => {

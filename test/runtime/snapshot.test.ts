@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ActraResolverError } from '../../src/errors.js';
 import { ActraRuntime } from '../../src/runtime/runtime.js';
 import { Actra } from '../../src/core/actra.js';
+import { codegen } from '../../src/core/codegen.js';
 import type { Policy } from '../../src/core/types.js';
 import type { LoaderContext, SnapshotLoader } from '../../src/runtime/types.js';
 import { collector, gate, refundPolicy, rejection } from './fixtures.js';
@@ -122,17 +123,29 @@ describe('snapshot loaders: what is loaded', () => {
     expect([fraud.calls.length, account.calls.length, region.calls.length]).toEqual([0, 0, 0]);
   });
 
-  it('copies only the fields a loader declares, as own properties', async () => {
+  it.each([
+    ['generated', true],
+    ['closure', false],
+  ])('copies only the fields a loader declares, as own properties (%s copier)', async (_kind, generated) => {
+    const before = codegen.enabled;
+    codegen.enabled = generated;
     const { runtime, events } = setup({
       fraud: { load: () => JSON.parse('{"fraud_flag": false, "balance": 1, "__proto__": {"polluted": true}}') as Record<string, unknown> },
     });
-    await runtime.check({ action: { type: 'refund', amount: 10, currency: 'EUR' } });
+    try {
+      await runtime.check({ action: { type: 'refund', amount: 10, currency: 'EUR' } });
+    } finally {
+      codegen.enabled = before;
+    }
     const snapshot = events.details[0]?.input?.snapshot as Record<string, unknown>;
     expect(Object.keys(snapshot)).toEqual(['fraud_flag']);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 
-  it('loads snapshot fields named like inherited properties (__proto__, constructor) as own fields the rules read', async () => {
+  it.each([
+    ['generated', true],
+    ['closure', false],
+  ])('loads snapshot fields named like inherited properties (__proto__, constructor) as own fields the rules read (%s copier)', async (_kind, generated) => {
     const policy = Actra.fromStrings(
       `version: 1
 actions:
@@ -155,8 +168,17 @@ rules:
     effect: block
 `,
     );
-    const decide = (values: Record<string, unknown>) =>
-      new ActraRuntime(policy, { actorResolver: () => alice, loaders: [{ name: 'odd', fields: ['__proto__', 'constructor'], load: () => values }] }).check({ action: { type: 'refund', amount: 1 } });
+    const decide = (values: Record<string, unknown>) => {
+      const runtime = new ActraRuntime(policy, { actorResolver: () => alice, loaders: [{ name: 'odd', fields: ['__proto__', 'constructor'], load: () => values }] });
+      // The plan, and its copier, is made on the first check of the action type.
+      const before = codegen.enabled;
+      codegen.enabled = generated;
+      try {
+        return runtime.check({ action: { type: 'refund', amount: 1 } });
+      } finally {
+        codegen.enabled = before;
+      }
+    };
     const flagged = await decide(JSON.parse('{"__proto__": true, "constructor": "fine"}') as Record<string, unknown>);
     expect(flagged.decision?.matchedRule).toBe('proto_flag');
     const named = await decide(JSON.parse('{"__proto__": false, "constructor": "evil"}') as Record<string, unknown>);

@@ -12,10 +12,20 @@ export type NodeHeaders = Readonly<Record<string, string | string[] | undefined>
 const LOWER = new Map<string, string>();
 const LOWER_MAX = 256;
 
-/** A header of Node's header object, by any case of its name; the first value when repeated. */
+/**
+ * A header of Node's header object, by any case of its name; the first value when repeated. A name
+ * given in lower case already (how Actra itself names the headers it reads) is looked up as it is;
+ * only a name not found that way is looked up again in lower case. Only header values are returned:
+ * a name such as `__proto__` or `constructor` finds what the object inherits, which is not one.
+ */
 export function nodeHeader(headers: NodeHeaders, name: string): string | undefined {
-  const value = headers[LOWER.get(name) ?? lowerName(name)];
-  return Array.isArray(value) ? value[0] : value;
+  let value = headers[name];
+  if (value === undefined) {
+    const lower = LOWER.get(name) ?? lowerName(name);
+    if (lower === name) return undefined;
+    value = headers[lower];
+  }
+  return typeof value === 'string' ? value : Array.isArray(value) ? (value[0] as string | undefined) : undefined;
 }
 
 function lowerName(name: string): string {

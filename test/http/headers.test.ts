@@ -12,6 +12,11 @@ describe('nodeHeader', () => {
     expect(nodeHeader(headers, 'x-request-id')).toBeUndefined();
   });
 
+  it('returns header values only, never what the header object inherits', () => {
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '__PROTO__', 'Constructor']) expect(nodeHeader(headers, name)).toBeUndefined();
+    expect(nodeHeader({ ...headers, 'x-empty': [] }, 'X-Empty')).toBeUndefined();
+  });
+
   it('keeps reading every name correctly past the bound of remembered lower-case names', () => {
     for (let index = 0; index < 600; index++) expect(nodeHeader(headers, `X-Custom-${index}`)).toBeUndefined();
     expect(nodeHeader({ ...headers, 'x-custom-599': 'late' }, 'X-Custom-599')).toBe('late');

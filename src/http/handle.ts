@@ -11,10 +11,12 @@ import { ACTRA_HEADERS, allowedHeaders, blockedResponse, decisionHeaders, errorR
 import { normaliseMethod, routeParamNames, RouteTable, type MatchOptions } from './route-table.js';
 import type { NeutralRequest, NeutralResponse } from './types.js';
 
-/** A route's admission, compiled once: the action builder and the mode. */
+/** A route's admission, compiled once: the action builder, the mode and the runtime's decision for the action type. */
 export interface CompiledGuard {
   readonly action: ActionBuilder;
-  readonly mode?: Mode;
+  readonly mode: Mode | undefined;
+  /** The runtime's `decide`, prepared for the action type (when the runtime offers it). */
+  readonly decide: ((request: CheckRequest<NeutralRequest>) => CheckResult | Promise<CheckResult>) | undefined;
   /** The declared pattern, when known at compile time (route table). */
   readonly pattern?: string;
 }
@@ -97,7 +99,9 @@ export class ActraHttp {
     if (typeof action !== 'string' || action.length === 0) throw new ActraOptionsError(`${where}: action must be a non-empty string`);
     const builder = compileAction({ action, ...(opts.fields ? { fields: opts.fields } : {}), ...(opts.mapper ? { mapper: opts.mapper } : {}) }, this.runtime.policy.schema, where, routeParams);
     const mode = opts.mode ?? this.options.mode;
-    return mode === undefined ? { action: builder } : { action: builder, mode };
+    const decide = typeof this.runtime.decider === 'function' ? this.runtime.decider(action) : undefined;
+    // Every guard has the same three properties (a missing mode or decider as `undefined`): one shape for V8 to read them from.
+    return { action: builder, mode, decide };
   }
 
   /** Logs the route table and the unmatched policy, and warns about `unguarded` routes. */
@@ -182,7 +186,8 @@ export class ActraHttp {
     let checked: CheckResult | Promise<CheckResult>;
     try {
       // A runtime without `decide` is awaited as a native promise, whatever thenable it returns.
-      checked = this.#decides ? (this.runtime as Required<HttpRuntimeLike>).decide(request) : Promise.resolve(this.runtime.check(request));
+      const decide = guard.decide;
+      checked = decide !== undefined ? decide(request) : this.#decides ? (this.runtime as Required<HttpRuntimeLike>).decide(request) : Promise.resolve(this.runtime.check(request));
     } catch (error) {
       return { kind: 'respond', response: this.#failure(error, requestId, req) };
     }

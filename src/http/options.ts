@@ -28,6 +28,8 @@ export interface HttpRuntimeLike {
   check(request: import('../runtime/types.js').CheckRequest<NeutralRequest>): Promise<import('../runtime/types.js').CheckResult>;
   /** `check` answering synchronously when it can (`ActraRuntime.decide`); used instead of `check` when present. */
   decide?(request: import('../runtime/types.js').CheckRequest<NeutralRequest>): import('../runtime/types.js').CheckResult | Promise<import('../runtime/types.js').CheckResult>;
+  /** `decide` prepared for one action type (`ActraRuntime.decider`); each guard takes one when present. */
+  decider?(actionType: string): (request: import('../runtime/types.js').CheckRequest<NeutralRequest>) => import('../runtime/types.js').CheckResult | Promise<import('../runtime/types.js').CheckResult>;
   readonly policy: import('../core/types.js').Policy;
 }
 

@@ -246,19 +246,7 @@ export class ActraRuntime<Ctx = unknown> {
   decide(request: CheckRequest<Ctx>): CheckResult | Promise<CheckResult> {
     const mode = request.mode ?? this.mode;
     if (mode !== 'enforce' && mode !== 'monitor' && mode !== 'warn') throw new ActraOptionsError(`check: mode must be one of ${MODES.join(', ')}`);
-    const action = request.action;
-    // The clocks are read only for events: with no observer, a decision reads neither.
-    const observed = this.#observers.length > 0;
-    const trace: Trace = {
-      decisionId: this.#newId('decision'),
-      requestId: request.requestId ?? this.#newId('request'),
-      mode,
-      time: observed ? this.#now() : UNTIMED,
-      started: observed ? performance.now() : UNTIMED,
-      action: isPlainRecord(action) ? action : undefined,
-      method: request.method === undefined ? undefined : recordedMethod(request.method),
-      route: request.route,
-    };
+    const trace = this.#trace(request, mode);
     const actor = this.#actorFor(trace, request.actor, request.ctx as Ctx);
     if (isPromise(actor)) {
       const runtime = this;
@@ -269,6 +257,66 @@ export class ActraRuntime<Ctx = unknown> {
     return this.#afterActor(trace, request, actor);
   }
 
+  /**
+   * `decide` for the requests of one action type, prepared once (its loaders looked up): what a
+   * guarded HTTP route calls on every request. A decision in enforce mode with nothing observing it,
+   * for a request of that type with its actor given, is made here in one pass, the trace of the
+   * decision made only if it is not an allowed one; every other request goes through `decide`. From
+   * wherever the pass stops (a loader's promise or failure, an effect other than `allow`), it goes
+   * on through `decide`'s own steps with what it has: no loader is called twice.
+   * @internal
+   */
+  decider(actionType: string): (request: CheckRequest<Ctx>) => CheckResult | Promise<CheckResult> {
+    const runtime = this;
+    const plan = this.#loading.plan(actionType);
+    return function decideAction(request) {
+      const action = request.action;
+      const actor = request.actor;
+      if (
+        runtime.#observers.length !== 0 ||
+        runtime.#snapshotResolver !== undefined ||
+        (request.mode ?? runtime.mode) !== 'enforce' ||
+        !isPlainRecord(action) ||
+        action.type !== actionType ||
+        !isActor(actor)
+      ) {
+        return runtime.decide(request);
+      }
+      let snapshot: Record<string, unknown> | Promise<Record<string, unknown>>;
+      try {
+        snapshot = runtime.#loading.load(plan, action, actor, request.ctx as Ctx);
+      } catch (caught) {
+        return runtime.#failed(runtime.#trace(request, 'enforce'), actor, caught);
+      }
+      if (isPromise(snapshot)) return runtime.#afterSnapshot(runtime.#trace(request, 'enforce'), request, actor, snapshot);
+      let decision: Decision;
+      try {
+        decision = runtime.policy.evaluateAction(action, actor, snapshot);
+      } catch (caught) {
+        return runtime.#failed(runtime.#trace(request, 'enforce'), actor, caught);
+      }
+      if (decision.effect !== 'allow') return runtime.#applied(runtime.#trace(request, 'enforce'), request, actor, snapshot, decision);
+      // The ids in the order `decide` makes them: the decision's, then the request's when none is given.
+      return { decisionId: runtime.#newId('decision'), mode: 'enforce', requestId: request.requestId ?? runtime.#newId('request'), outcome: 'allow', enforcedEffect: 'allow', actor, decision };
+    };
+  }
+
+  /** What is known of a check for its events; the clocks are read only when something observes it. */
+  #trace(request: CheckRequest<Ctx>, mode: Mode): Trace {
+    const action = request.action;
+    const observed = this.#observers.length > 0;
+    return {
+      decisionId: this.#newId('decision'),
+      requestId: request.requestId ?? this.#newId('request'),
+      mode,
+      time: observed ? this.#now() : UNTIMED,
+      started: observed ? performance.now() : UNTIMED,
+      action: isPlainRecord(action) ? action : undefined,
+      method: request.method === undefined ? undefined : recordedMethod(request.method),
+      route: request.route,
+    };
+  }
+
   #afterActor(trace: Trace, request: CheckRequest<Ctx>, actor: Actor): CheckResult | Promise<CheckResult> {
     let snapshot: Record<string, unknown> | Promise<Record<string, unknown>>;
     try {
@@ -276,6 +324,11 @@ export class ActraRuntime<Ctx = unknown> {
     } catch (caught) {
       return this.#failed(trace, actor, caught);
     }
+    return this.#afterSnapshot(trace, request, actor, snapshot);
+  }
+
+  /** Decides once the snapshot is there: at once for a snapshot, when it settles for a promise of one. */
+  #afterSnapshot(trace: Trace, request: CheckRequest<Ctx>, actor: Actor, snapshot: Record<string, unknown> | Promise<Record<string, unknown>>): CheckResult | Promise<CheckResult> {
     if (isPromise(snapshot)) {
       const runtime = this;
       return snapshot.then(
@@ -310,6 +363,12 @@ export class ActraRuntime<Ctx = unknown> {
     } catch (caught) {
       return this.#failed(trace, actor, caught);
     }
+    return this.#applied(trace, request, actor, snapshot, decision);
+  }
+
+  /** Applies the mode, the approval gate and the observers to an evaluated decision. */
+  #applied(trace: Trace, request: CheckRequest<Ctx>, actor: Actor, snapshot: Readonly<Record<string, unknown>>, decision: Decision): CheckResult | Promise<CheckResult> {
+    const action = trace.action as ActionInput;
     const mode = trace.mode;
     if (mode === 'enforce' && decision.effect === 'allow') {
       if (this.#observers.length > 0) this.#emit(trace, { actor, decision, input: { action, actor, snapshot }, enforcedEffect: 'allow' });
@@ -695,6 +754,11 @@ function buildAction<A extends readonly unknown[]>(actionType: string, args: A, 
     throw new ActraInputError(`action builder for "${actionType}" returned ${describeKind(fields)}, not an object`);
   }
   return { ...fields, type: actionType };
+}
+
+/** True for what {@link checkActor} accepts. */
+function isActor(actor: unknown): actor is Actor {
+  return isPlainRecord(actor) && typeof actor['id'] === 'string' && actor['id'].length > 0;
 }
 
 function checkActor(actor: unknown): Actor {

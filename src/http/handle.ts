@@ -2,6 +2,7 @@
 import { ActraAuthError, ActraError, ActraOptionsError } from '../errors.js';
 import type { ActionInput } from '../core/types.js';
 import type { Actor, CheckRequest, CheckResult, Mode } from '../runtime/types.js';
+import type { DecideParts } from '../runtime/runtime.js';
 import { isPromise } from '../runtime/snapshot.js';
 import { pooledIdGenerator } from '../runtime/ids.js';
 import { compileAction, type ActionBuilder } from './action.js';
@@ -16,7 +17,7 @@ export interface CompiledGuard {
   readonly action: ActionBuilder;
   readonly mode: Mode | undefined;
   /** The runtime's `decide`, prepared for the action type (when the runtime offers it). */
-  readonly decide: ((request: CheckRequest<NeutralRequest>) => CheckResult | Promise<CheckResult>) | undefined;
+  readonly decide: DecideParts<NeutralRequest> | undefined;
   /** The declared pattern, when known at compile time (route table). */
   readonly pattern?: string;
 }
@@ -99,7 +100,7 @@ export class ActraHttp {
     if (typeof action !== 'string' || action.length === 0) throw new ActraOptionsError(`${where}: action must be a non-empty string`);
     const builder = compileAction({ action, ...(opts.fields ? { fields: opts.fields } : {}), ...(opts.mapper ? { mapper: opts.mapper } : {}) }, this.runtime.policy.schema, where, routeParams);
     const mode = opts.mode ?? this.options.mode;
-    const decide = typeof this.runtime.decider === 'function' ? this.runtime.decider(action) : undefined;
+    const decide = typeof this.runtime.decider === 'function' ? this.runtime.decider(action, httpCheck) : undefined;
     // Every guard has the same three properties (a missing mode or decider as `undefined`): one shape for V8 to read them from.
     return { action: builder, mode, decide };
   }
@@ -181,13 +182,18 @@ export class ActraHttp {
   }
 
   #decide(req: NeutralRequest, guard: CompiledGuard, route: string, base: string, requestId: string, action: ActionInput, actor: Actor | undefined): HandleOutcome | Promise<HandleOutcome> {
-    // `undefined` for a field not given: the runtime reads an absent field and an undefined one alike.
-    const request = new HttpCheck(action, req, actor, guard.mode, normaliseMethod(req.method), route, requestId) as CheckRequest<NeutralRequest>;
+    const method = normaliseMethod(req.method);
+    const decide = guard.decide;
     let checked: CheckResult | Promise<CheckResult>;
     try {
-      // A runtime without `decide` is awaited as a native promise, whatever thenable it returns.
-      const decide = guard.decide;
-      checked = decide !== undefined ? decide(request) : this.#decides ? (this.runtime as Required<HttpRuntimeLike>).decide(request) : Promise.resolve(this.runtime.check(request));
+      if (decide !== undefined) {
+        // The runtime's own, prepared for the action type: it makes a check object only if it needs one.
+        checked = decide(action, req, actor, guard.mode, method, route, requestId);
+      } else {
+        const request = httpCheck(action, req, actor, guard.mode, method, route, requestId);
+        // A runtime without `decide` is awaited as a native promise, whatever thenable it returns.
+        checked = this.#decides ? (this.runtime as Required<HttpRuntimeLike>).decide(request) : Promise.resolve(this.runtime.check(request));
+      }
     } catch (error) {
       return { kind: 'respond', response: this.#failure(error, requestId, req) };
     }
@@ -261,11 +267,11 @@ class HttpCheck {
   readonly ctx: NeutralRequest;
   readonly actor: Actor | undefined;
   readonly mode: Mode | undefined;
-  readonly method: string;
-  readonly route: string;
-  readonly requestId: string;
+  readonly method: string | undefined;
+  readonly route: string | undefined;
+  readonly requestId: string | undefined;
 
-  constructor(action: ActionInput, ctx: NeutralRequest, actor: Actor | undefined, mode: Mode | undefined, method: string, route: string, requestId: string) {
+  constructor(action: ActionInput, ctx: NeutralRequest, actor: Actor | undefined, mode: Mode | undefined, method: string | undefined, route: string | undefined, requestId: string | undefined) {
     this.action = action;
     this.ctx = ctx;
     this.actor = actor;
@@ -279,6 +285,11 @@ class HttpCheck {
     const id = this.ctx.header(ACTRA_HEADERS.approval);
     return id === undefined || id.length === 0 ? undefined : id;
   }
+}
+
+/** The check of one HTTP request (`undefined` for a field not given: the runtime reads an absent field and an undefined one alike). */
+function httpCheck(action: ActionInput, ctx: NeutralRequest, actor: Actor | undefined, mode: Mode | undefined, method: string | undefined, route: string | undefined, requestId: string | undefined): CheckRequest<NeutralRequest> {
+  return new HttpCheck(action, ctx, actor, mode, method, route, requestId) as CheckRequest<NeutralRequest>;
 }
 
 type LooseRouteSpec = string | ({ action: string } & { [K in keyof RouteGuardOptions]?: RouteGuardOptions[K] | undefined });

@@ -29,7 +29,7 @@ export interface HttpRuntimeLike {
   /** `check` answering synchronously when it can (`ActraRuntime.decide`); used instead of `check` when present. */
   decide?(request: import('../runtime/types.js').CheckRequest<NeutralRequest>): import('../runtime/types.js').CheckResult | Promise<import('../runtime/types.js').CheckResult>;
   /** `decide` prepared for one action type (`ActraRuntime.decider`); each guard takes one when present. */
-  decider?(actionType: string): (request: import('../runtime/types.js').CheckRequest<NeutralRequest>) => import('../runtime/types.js').CheckResult | Promise<import('../runtime/types.js').CheckResult>;
+  decider?(actionType: string, check: import('../runtime/runtime.js').CheckMaker<NeutralRequest>): import('../runtime/runtime.js').DecideParts<NeutralRequest>;
   readonly policy: import('../core/types.js').Policy;
 }
 

@@ -74,6 +74,15 @@ export interface CallContext {
 /** Builds the action fields of a wrapped function call from its arguments. */
 export type ActionBuilder<A extends readonly unknown[]> = (args: A, call: CallContext) => Readonly<Record<string, unknown>>;
 
+/**
+ * Makes the check of `decide` from its parts, for what a {@link ActraRuntime.decider} hands on to
+ * `decide` (an HTTP check reads its approval id from the request's header). @internal
+ */
+export type CheckMaker<Ctx> = (action: ActionInput, ctx: Ctx, actor: Actor | undefined, mode: Mode | undefined, method: string | undefined, route: string | undefined, requestId: string | undefined) => CheckRequest<Ctx>;
+
+/** `decide` for one action type, taking the check's parts ({@link ActraRuntime.decider}). @internal */
+export type DecideParts<Ctx> = (action: ActionInput, ctx: Ctx, actor: Actor | undefined, mode: Mode | undefined, method: string | undefined, route: string | undefined, requestId: string | undefined) => CheckResult | Promise<CheckResult>;
+
 /** Options of the wrapping form of `admit` / `audit`. */
 export interface WrapOptions<A extends readonly unknown[], Ctx = unknown> {
   /** The context handed to the actor resolver and loaders, derived from the call's arguments. */
@@ -259,45 +268,50 @@ export class ActraRuntime<Ctx = unknown> {
 
   /**
    * `decide` for the requests of one action type, prepared once (its loaders looked up): what a
-   * guarded HTTP route calls on every request. A decision in enforce mode with nothing observing it,
-   * for a request of that type with its actor given, is made here in one pass, the trace of the
-   * decision made only if it is not an allowed one; every other request goes through `decide`. From
-   * wherever the pass stops (a loader's promise or failure, an effect other than `allow`), it goes
-   * on through `decide`'s own steps with what it has: no loader is called twice.
+   * guarded HTTP route calls on every request, with the check's parts one by one. A decision in
+   * enforce mode with nothing observing it, for an action of that type and an actor given, is made
+   * here in one pass, with no check object and no trace; `check(…)` makes the check only for what
+   * goes on through `decide`'s own steps: every other request, and whatever this pass stops at (a
+   * loader's promise or failure, an effect other than `allow`), taken up with what it has — no loader
+   * is called twice.
    * @internal
    */
-  decider(actionType: string): (request: CheckRequest<Ctx>) => CheckResult | Promise<CheckResult> {
+  decider(actionType: string, check: CheckMaker<Ctx>): DecideParts<Ctx> {
     const runtime = this;
     const plan = this.#loading.plan(actionType);
-    return function decideAction(request) {
-      const action = request.action;
-      const actor = request.actor;
+    return function decideAction(action, ctx, actor, mode, method, route, requestId) {
       if (
         runtime.#observers.length !== 0 ||
         runtime.#snapshotResolver !== undefined ||
-        (request.mode ?? runtime.mode) !== 'enforce' ||
+        (mode ?? runtime.mode) !== 'enforce' ||
         !isPlainRecord(action) ||
         action.type !== actionType ||
         !isActor(actor)
       ) {
-        return runtime.decide(request);
+        return runtime.decide(check(action, ctx, actor, mode, method, route, requestId));
       }
       let snapshot: Record<string, unknown> | Promise<Record<string, unknown>>;
       try {
-        snapshot = runtime.#loading.load(plan, action, actor, request.ctx as Ctx);
+        snapshot = runtime.#loading.load(plan, action, actor, ctx);
       } catch (caught) {
-        return runtime.#failed(runtime.#trace(request, 'enforce'), actor, caught);
+        return runtime.#failed(runtime.#trace(check(action, ctx, actor, mode, method, route, requestId), 'enforce'), actor, caught);
       }
-      if (isPromise(snapshot)) return runtime.#afterSnapshot(runtime.#trace(request, 'enforce'), request, actor, snapshot);
+      if (isPromise(snapshot)) {
+        const request = check(action, ctx, actor, mode, method, route, requestId);
+        return runtime.#afterSnapshot(runtime.#trace(request, 'enforce'), request, actor, snapshot);
+      }
       let decision: Decision;
       try {
         decision = runtime.policy.evaluateAction(action, actor, snapshot);
       } catch (caught) {
-        return runtime.#failed(runtime.#trace(request, 'enforce'), actor, caught);
+        return runtime.#failed(runtime.#trace(check(action, ctx, actor, mode, method, route, requestId), 'enforce'), actor, caught);
       }
-      if (decision.effect !== 'allow') return runtime.#applied(runtime.#trace(request, 'enforce'), request, actor, snapshot, decision);
+      if (decision.effect !== 'allow') {
+        const request = check(action, ctx, actor, mode, method, route, requestId);
+        return runtime.#applied(runtime.#trace(request, 'enforce'), request, actor, snapshot, decision);
+      }
       // The ids in the order `decide` makes them: the decision's, then the request's when none is given.
-      return { decisionId: runtime.#newId('decision'), mode: 'enforce', requestId: request.requestId ?? runtime.#newId('request'), outcome: 'allow', enforcedEffect: 'allow', actor, decision };
+      return { decisionId: runtime.#newId('decision'), mode: 'enforce', requestId: requestId ?? runtime.#newId('request'), outcome: 'allow', enforcedEffect: 'allow', actor, decision };
     };
   }
 

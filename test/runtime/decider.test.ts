@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Approvals } from '../../src/approvals/approvals.js';
 import { MemoryApprovalStore } from '../../src/approvals/stores/memory-store.js';
-import { ActraRuntime, type RuntimeOptions } from '../../src/runtime/runtime.js';
+import { ActraRuntime, type CheckMaker, type DecideParts, type RuntimeOptions } from '../../src/runtime/runtime.js';
 import type { Actor, CheckRequest, DecisionEvent, Mode, SnapshotLoader } from '../../src/runtime/types.js';
 import { collector, refundPolicy } from './fixtures.js';
 
@@ -88,13 +88,33 @@ async function settle(run: () => unknown): Promise<unknown> {
   }
 }
 
+/** The check maker a guard gives: a plain check from the parts, counted. */
+function maker() {
+  const made: CheckRequest[] = [];
+  const check: CheckMaker<unknown> = (action, ctx, actor, mode, method, route, requestId) => {
+    const request = { action, ctx, actor, mode, method, route, requestId } as CheckRequest;
+    made.push(request);
+    return request;
+  };
+  return { check, made };
+}
+
+/** `request(scenario)` taken apart, as a guard calls a decider. */
+function parts(decideAction: DecideParts<unknown>, r: CheckRequest) {
+  return decideAction(r.action, r.ctx, r.actor, r.mode, r.method, r.route, r.requestId);
+}
+
 function same(scenario: Scenario) {
   return async () => {
     const viaDecide = setup(scenario);
     const viaDecider = setup(scenario);
-    const decideAction = viaDecider.runtime.decider('refund');
+    const { check, made } = maker();
+    const decideAction = viaDecider.runtime.decider('refund', check);
     const expected = await settle(() => viaDecide.runtime.decide(request(scenario)));
-    const actual = await settle(() => decideAction(request(scenario)));
+    const actual = await settle(() => parts(decideAction, request(scenario)));
+    // A check object is made only for what goes on through decide: never for an allowed, unobserved decision in enforce mode.
+    const fastPath = (expected as { result?: { outcome?: string } }).result?.outcome === 'allow' && !scenario.observed && (scenario.mode ?? scenario.runtimeMode ?? 'enforce') === 'enforce' && scenario.actor !== undefined && (scenario.loader ?? 'sync') === 'sync' && !scenario.resolver;
+    expect(made.length).toBe(fastPath ? 0 : 1);
     expect(actual).toEqual(expected);
     expect(viaDecider.calls).toEqual(viaDecide.calls);
     // Approval ids are random: an event names one or not, alike.
@@ -118,7 +138,7 @@ describe('runtime.decider: the same decisions as decide', () => {
 
   it('answers synchronously where decide does', () => {
     const { runtime } = setup({ action: small });
-    const result = runtime.decider('refund')(request({ action: small, actor: support }));
+    const result = parts(runtime.decider('refund', maker().check), request({ action: small, actor: support }));
     expect(result).not.toBeInstanceOf(Promise);
     expect((result as { outcome: string }).outcome).toBe('allow');
   });

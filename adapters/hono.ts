@@ -92,9 +92,9 @@ function bodyRead(c: Context, text: string, limit: number, raw: boolean, headers
   }
 }
 
-/** Why reading the body failed: a parse error from `c.req.json()` is the client's malformed JSON (400); anything else as it is. */
-function bodyFailure(error: unknown): unknown {
-  return error instanceof SyntaxError ? invalidJson() : error;
+/** `c.req.json()` failed: a parse error is the client's malformed JSON (400); anything else as it is. */
+function notJsonText(error: unknown): never {
+  throw error instanceof SyntaxError ? invalidJson() : error;
 }
 
 async function readBody(c: Context, limit: number, raw: boolean): Promise<BodyRead> {
@@ -206,14 +206,13 @@ async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, gua
     const limit = http.options.bodyLimit;
     try {
       if (plainJson(c, limit, headers)) {
-        // Awaited as it is (no `.catch` promise per request): its SyntaxError is told apart below.
-        read = { body: await c.req.json<unknown>() };
+        read = { body: await c.req.json<unknown>().catch(notJsonText) };
       } else {
         const text = bodyText(c, limit, headers);
         if (text !== undefined) read = bodyRead(c, await text, limit, false, headers);
       }
     } catch (error) {
-      return respond(c, http.failureResponse(bodyFailure(error), new HonoRequest(c, NO_BODY, params, route, headers)));
+      return respond(c, http.failureResponse(error, new HonoRequest(c, NO_BODY, params, route, headers)));
     }
   }
   const admitted = http.admit(new HonoRequest(c, read, params, route, headers), guard, route);

@@ -306,7 +306,8 @@ export class ActraRuntime<Ctx = unknown> {
       } catch (caught) {
         return runtime.#failed(runtime.#trace(check(action, ctx, actor, mode, method, route, requestId), 'enforce'), actor, caught);
       }
-      if (decision.effect !== 'allow') {
+      // An observer added meanwhile (by a loader, say) is told, as `decide` would tell it.
+      if (decision.effect !== 'allow' || runtime.#observers.length !== 0) {
         const request = check(action, ctx, actor, mode, method, route, requestId);
         return runtime.#applied(runtime.#trace(request, 'enforce'), request, actor, snapshot, decision);
       }

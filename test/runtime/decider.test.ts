@@ -136,6 +136,28 @@ describe('runtime.decider: the same decisions as decide', () => {
     expect(calls).toEqual(['refund']);
   });
 
+  it('tells an observer added while the loaders ran, as decide does', async () => {
+    const outcomes: unknown[] = [];
+    for (const via of ['decide', 'decider'] as const) {
+      const events = collector();
+      let runtime!: ActraRuntime;
+      const loader: SnapshotLoader = {
+        name: 'account',
+        fields: ['fraud_flag', 'balance', 'limit'],
+        load() {
+          runtime.addDecisionObserver(events.observer);
+          return { fraud_flag: false, balance: 1, limit: 1 };
+        },
+      };
+      runtime = new ActraRuntime(refundPolicy(), { loaders: [loader] });
+      const r = request({ action: small, actor: support });
+      const result = via === 'decide' ? await runtime.decide(r) : await parts(runtime.decider('refund', maker().check), r);
+      outcomes.push({ outcome: result.outcome, events: events.events.map((e) => e.enforcedEffect) });
+    }
+    expect(outcomes[1]).toEqual(outcomes[0]);
+    expect(outcomes[0]).toEqual({ outcome: 'allow', events: ['allow'] });
+  });
+
   it('answers synchronously where decide does', () => {
     const { runtime } = setup({ action: small });
     const result = parts(runtime.decider('refund', maker().check), request({ action: small, actor: support }));

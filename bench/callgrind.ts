@@ -23,16 +23,71 @@ export function categoryOf(name: string): Category {
   return 'request';
 }
 
+/** One piece of JIT code in a V8 perf map (`--perf-basic-prof` writes `/tmp/perf-<pid>.map`). */
+export interface PerfEntry {
+  readonly start: number;
+  readonly size: number;
+  readonly name: string;
+}
+
+/** The entries of a V8 perf map (lines `<start hex> <size hex> <name>`), by start address. */
+export function readPerfMap(text: string): readonly PerfEntry[] {
+  const entries: PerfEntry[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^([0-9a-f]+) ([0-9a-f]+) (.+)$/.exec(line);
+    if (match !== null) entries.push({ start: parseInt(match[1] as string, 16), size: parseInt(match[2] as string, 16), name: match[3] as string });
+  }
+  return entries.sort(function byStart(a, b) {
+    return a.start - b.start;
+  });
+}
+
 /**
- * Each function's self cost, per event, from a callgrind output file. Call lines (`calls=`) are
- * followed by the inclusive cost of the call, which belongs to the callee and is skipped here.
+ * The name of a callgrind function: callgrind names code it has no symbol for (V8's JIT code) by
+ * its address (`0x…`); with a perf map, that is the name of the JIT code holding the address.
+ */
+export function jitName(name: string, map: readonly PerfEntry[]): string {
+  const match = /^0x([0-9a-f]+)/.exec(name);
+  if (match === null || map.length === 0) return name;
+  const address = parseInt(match[1] as string, 16);
+  let low = 0;
+  let high = map.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if ((map[middle] as PerfEntry).start <= address) {
+      found = middle;
+      low = middle + 1;
+    } else {
+      high = middle - 1;
+    }
+  }
+  const entry = map[found];
+  return entry !== undefined && address < entry.start + entry.size ? entry.name : name;
+}
+
+/** A callgrind output read per function: self costs, and each call's inclusive cost by caller and callee. */
+interface Parsed {
+  readonly events: readonly string[];
+  readonly self: Map<string, number[]>;
+  readonly calls: Map<string, Map<string, number[]>>;
+}
+
+/**
+ * Reads a callgrind output file. Call lines (`calls=`) are followed by the inclusive cost of the
+ * call, which belongs to the callee: it is kept apart, per caller and callee, not in the caller's
+ * self cost. `rename` maps callgrind's names (a perf map's names for JIT code, say); the parts of
+ * one renamed function are summed.
  * @throws Error when the text has no `events:` line.
  */
-export function selfCosts(text: string): { readonly events: readonly string[]; readonly functions: ReadonlyMap<string, readonly number[]> } {
+function parse(text: string, rename: (name: string) => string): Parsed {
   const names = new Map<string, string>();
-  const functions = new Map<string, number[]>();
+  const self = new Map<string, number[]>();
+  const calls = new Map<string, Map<string, number[]>>();
   let events: string[] | undefined;
   let current: number[] | undefined;
+  let caller = '';
+  let callee = '';
   let callCost = false;
   for (const line of text.split('\n')) {
     if (line.startsWith('events:')) {
@@ -42,8 +97,14 @@ export function selfCosts(text: string): { readonly events: readonly string[]; r
     const fn = /^(c?)fn=\((\d+)\)(?: (.*))?$/.exec(line);
     if (fn !== null) {
       const [, called, id, given] = fn as unknown as [string, string, string, string | undefined];
-      if (given !== undefined) names.set(id, given);
-      if (called === '') current = entry(functions, names.get(id) ?? `(${id})`, events);
+      if (given !== undefined) names.set(id, rename(given));
+      const name = names.get(id) ?? `(${id})`;
+      if (called === '') {
+        caller = name;
+        current = entry(self, name, events);
+      } else {
+        callee = name;
+      }
       continue;
     }
     if (line.startsWith('calls=')) {
@@ -51,15 +112,64 @@ export function selfCosts(text: string): { readonly events: readonly string[]; r
       continue;
     }
     if (!/^[0-9+*-]/.test(line)) continue;
-    if (callCost) {
-      callCost = false;
-      continue;
-    }
-    if (current === undefined) continue;
+    const target = callCost ? callTarget(calls, caller, callee, events) : current;
+    callCost = false;
+    if (target === undefined) continue;
     const fields = line.trim().split(/\s+/);
-    for (let index = 1; index < fields.length; index++) current[index - 1] = (current[index - 1] as number) + Number(fields[index]);
+    for (let index = 1; index < fields.length; index++) target[index - 1] = (target[index - 1] as number) + Number(fields[index]);
   }
   if (events === undefined) throw new Error('not a callgrind output: no "events:" line');
+  return { events, self, calls };
+}
+
+/** Where a call's cost goes: nowhere for a call within one function (two parts of one renamed function). */
+function callTarget(calls: Map<string, Map<string, number[]>>, caller: string, callee: string, events: readonly string[] | undefined): number[] | undefined {
+  if (caller === callee) return undefined;
+  let byCallee = calls.get(caller);
+  if (byCallee === undefined) {
+    byCallee = new Map();
+    calls.set(caller, byCallee);
+  }
+  return entry(byCallee, callee, events);
+}
+
+function same(name: string): string {
+  return name;
+}
+
+/**
+ * Each function's self cost, per event, from a callgrind output file. Call lines (`calls=`) are
+ * followed by the inclusive cost of the call, which belongs to the callee and is skipped here.
+ * @throws Error when the text has no `events:` line.
+ */
+export function selfCosts(text: string): { readonly events: readonly string[]; readonly functions: ReadonlyMap<string, readonly number[]> } {
+  const { events, self } = parse(text, same);
+  return { events, functions: self };
+}
+
+/** A function's cost per event: its own, and with what it calls (other functions') added. */
+export interface FunctionCost {
+  readonly self: readonly number[];
+  readonly inclusive: readonly number[];
+}
+
+/**
+ * Per function, its self and inclusive costs, JIT code named through `map`. A function's
+ * inclusive cost is its self cost plus the inclusive cost of its calls to other functions (a
+ * recursive call through another function is counted again).
+ * @throws Error when the text has no `events:` line.
+ */
+export function functionCosts(text: string, map: readonly PerfEntry[]): { readonly events: readonly string[]; readonly functions: ReadonlyMap<string, FunctionCost> } {
+  const { events, self, calls } = parse(text, function named(name) {
+    return jitName(name, map);
+  });
+  const functions = new Map<string, FunctionCost>();
+  for (const name of new Set([...self.keys(), ...calls.keys()])) {
+    const own = self.get(name) ?? new Array<number>(events.length).fill(0);
+    const inclusive = [...own];
+    for (const cost of calls.get(name)?.values() ?? []) cost.forEach((value, index) => (inclusive[index] = (inclusive[index] as number) + value));
+    functions.set(name, { self: own, inclusive });
+  }
   return { events, functions };
 }
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
-import { categoryCosts, type CategoryCosts } from './callgrind.js';
+import { categoryCosts, functionCosts, readPerfMap, type CategoryCosts } from './callgrind.js';
 import { benchToken, BODY, printTable, start, type Framework, type Variant } from './http.bench.js';
 
 const run = promisify(execFile);
@@ -32,11 +32,20 @@ async function send(port: number, token: string, amount: number): Promise<void> 
   if (result.errors > 0 || result.non2xx > 0) throw new Error(`${result.errors} errors and ${result.non2xx} non-2xx answers`);
 }
 
+/**
+ * With `ACTRA_CG_FUNCTIONS` (a regular expression over function names, e.g. `dist/(src|adapters)/`),
+ * the servers also write V8's perf map (`--perf-basic-prof`), which names the JIT code in callgrind's
+ * output, and the functions that match are listed per variant with their own and their inclusive
+ * counts: a change of a few hundred instructions, lost in the whole-server totals, shows there.
+ */
+const FUNCTIONS = process.env['ACTRA_CG_FUNCTIONS'] === undefined ? undefined : new RegExp(process.env['ACTRA_CG_FUNCTIONS']);
+
 async function measure(framework: Framework, variant: Variant, token: string, warmup: number, requests: number, dir: string): Promise<CategoryCosts> {
   const out = join(dir, `${framework}-${variant}.out`);
   const callgrind = ['valgrind', '-q', '--tool=callgrind', '--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=1048576,16,64', '--instr-atstart=no', `--callgrind-out-file=${out}`];
   // Optimisation on the main thread: the compiler's work is then counted, and set apart, the same way in every run.
-  const { child, port } = await start(framework, variant, callgrind, token, ['--no-concurrent-recompilation']);
+  const nodeArgs = ['--no-concurrent-recompilation', ...(FUNCTIONS === undefined ? [] : ['--perf-basic-prof', `--logfile=${join(dir, 'v8.log')}`, '--no-logfile-per-isolate'])];
+  const { child, port } = await start(framework, variant, callgrind, token, nodeArgs);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const pid = String(child.pid);
   try {
@@ -48,7 +57,31 @@ async function measure(framework: Framework, variant: Variant, token: string, wa
     child.kill('SIGINT');
     await exited;
   }
-  return categoryCosts(readFileSync(out, 'utf8'));
+  const text = readFileSync(out, 'utf8');
+  if (FUNCTIONS !== undefined) printFunctions(`${framework} ${variant}`, text, `/tmp/perf-${pid}.map`, requests, FUNCTIONS);
+  return categoryCosts(text);
+}
+
+/** The functions whose names match `pattern`, by inclusive instructions per request; removes the perf map. */
+function printFunctions(title: string, text: string, perfMapFile: string, requests: number, pattern: RegExp): void {
+  let map;
+  try {
+    map = readPerfMap(readFileSync(perfMapFile, 'utf8'));
+  } finally {
+    rmSync(perfMapFile, { force: true });
+  }
+  const { events, functions } = functionCosts(text, map);
+  const ir = events.indexOf('Ir');
+  const i1 = events.indexOf('I1mr');
+  const per = (value: number | undefined, digits = 0) => ((value ?? 0) / requests).toFixed(digits);
+  const rows = [...functions]
+    .filter(([name]) => pattern.test(name))
+    .sort((a, b) => (b[1].inclusive[ir] as number) - (a[1].inclusive[ir] as number))
+    .slice(0, 25)
+    .map(([name, cost]) => [name.replace(/file:\/\/\S*\/dist\//, ''), per(cost.self[ir]), per(cost.self[i1], 1), per(cost.inclusive[ir]), per(cost.inclusive[i1], 1)]);
+  if (rows.length === 0) return;
+  console.log(`\n${title}: functions matching ${pattern}, per request ("with calls" includes any compilation a call set off)`);
+  printTable(['function', 'own instr.', 'own I1 misses', 'with calls', 'with calls, I1 misses'], rows);
 }
 
 function perRequest(costs: CategoryCosts, category: keyof CategoryCosts, event: string, requests: number): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { categoryCosts, categoryOf, selfCosts } from '../../bench/callgrind.js';
+import { categoryCosts, categoryOf, functionCosts, jitName, readPerfMap, selfCosts } from '../../bench/callgrind.js';
 
 /** A callgrind output in its compressed form: names given once by id, a call's inclusive cost after `calls=`. */
 const OUTPUT = `version: 1
@@ -57,5 +57,31 @@ describe('callgrind output', () => {
 
   it('refuses a file that is not callgrind output', () => {
     expect(() => selfCosts('hello\n1 2 3\n')).toThrow('no "events:" line');
+  });
+
+  it('names JIT code through a V8 perf map, and adds to a function what it calls in other functions', () => {
+    const map = readPerfMap('0a1b2c00 400 JS:*admit file:///app/dist/src/http/handle.js:1:1\n0a1b0000 100 JS:~other :1:1\nnot a line\n');
+    expect(map.map((e) => e.name)).toEqual(['JS:~other :1:1', 'JS:*admit file:///app/dist/src/http/handle.js:1:1']);
+    expect(jitName('0x000000000a1b2c3d', map)).toBe('JS:*admit file:///app/dist/src/http/handle.js:1:1');
+    expect(jitName('0x000000000a1b3000', map)).toBe('0x000000000a1b3000');
+    expect(jitName('0x0000000000000001', map)).toBe('0x0000000000000001');
+    expect(jitName('Builtins_LoadIC', map)).toBe('Builtins_LoadIC');
+    // Two parts of one JIT function (two addresses in its range): one function, and a call from one part to the other is no call.
+    const text = `${OUTPUT}fn=(5) 0x000000000a1b2d00
+0 40 1 0
+cfn=(1)
+calls=1 0
+0 7 0 0
+cfn=(4)
+calls=2 0
+0 30 1 0
+`;
+    const { events, functions } = functionCosts(text, map);
+    expect(events).toEqual(['Ir', 'I1mr', 'ILmr']);
+    const admit = functions.get('JS:*admit file:///app/dist/src/http/handle.js:1:1');
+    expect(admit).toEqual({ self: [200, 4, 1], inclusive: [1230, 14, 2] });
+    expect(functions.get('Builtins_KeyedLoadIC_Megamorphic')).toEqual({ self: [250, 2, 1], inclusive: [250, 2, 1] });
+    // Without a perf map, the addresses stay apart.
+    expect(functionCosts(text, []).functions.get('0x000000000a1b2c3d')).toEqual({ self: [160, 3, 1], inclusive: [1160, 12, 2] });
   });
 });

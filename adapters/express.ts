@@ -56,8 +56,8 @@ function hasAccessor(req: Request): boolean {
 }
 
 /** Makes `result` the request's `req.actra`: through the state where the accessor reads it, else as an own property. */
-function setDecision(req: Request, state: State | undefined, result: ActraRequestDecision): void {
-  if (state !== undefined && hasAccessor(req)) state.result = result;
+function setDecision(req: Request, state: State, result: ActraRequestDecision): void {
+  if (hasAccessor(req)) state.result = result;
   else req.actra = result;
 }
 

@@ -291,25 +291,19 @@ export class ActraRuntime<Ctx = unknown> {
         return runtime.decide(check(action, ctx, actor, mode, method, route, requestId));
       }
       let snapshot: Record<string, unknown> | Promise<Record<string, unknown>>;
+      let decision: Decision | undefined;
       try {
         snapshot = runtime.#loading.load(plan, action, actor, ctx);
+        if (!isPromise(snapshot)) decision = runtime.policy.evaluateAction(action, actor, snapshot);
       } catch (caught) {
         return runtime.#failed(runtime.#trace(check(action, ctx, actor, mode, method, route, requestId), 'enforce'), actor, caught);
       }
-      if (isPromise(snapshot)) {
+      // Goes on through `decide`'s steps: for a loader's promise, an effect other than `allow`, or an
+      // observer added meanwhile (by a loader, say), which is told as `decide` would tell it.
+      if (decision === undefined || decision.effect !== 'allow' || runtime.#observers.length !== 0) {
         const request = check(action, ctx, actor, mode, method, route, requestId);
-        return runtime.#afterSnapshot(runtime.#trace(request, 'enforce'), request, actor, snapshot);
-      }
-      let decision: Decision;
-      try {
-        decision = runtime.policy.evaluateAction(action, actor, snapshot);
-      } catch (caught) {
-        return runtime.#failed(runtime.#trace(check(action, ctx, actor, mode, method, route, requestId), 'enforce'), actor, caught);
-      }
-      // An observer added meanwhile (by a loader, say) is told, as `decide` would tell it.
-      if (decision.effect !== 'allow' || runtime.#observers.length !== 0) {
-        const request = check(action, ctx, actor, mode, method, route, requestId);
-        return runtime.#applied(runtime.#trace(request, 'enforce'), request, actor, snapshot, decision);
+        const trace = runtime.#trace(request, 'enforce');
+        return decision === undefined ? runtime.#afterSnapshot(trace, request, actor, snapshot) : runtime.#applied(trace, request, actor, snapshot as Record<string, unknown>, decision);
       }
       // The ids in the order `decide` makes them: the decision's, then the request's when none is given.
       return { decisionId: runtime.#newId('decision'), mode: 'enforce', requestId: requestId ?? runtime.#newId('request'), outcome: 'allow', enforcedEffect: 'allow', actor, decision };

@@ -56,9 +56,10 @@ function bodyText(c: Context, limit: number, headers: NodeHeaders | undefined): 
 }
 
 /**
- * True when the body can be read through Hono's own `c.req.json()` (parsed once, cached for the
- * handler): on @hono/node-server (`headers` are Node's), a JSON body of a declared length within
- * `limit` that nothing has read yet. Node's parser reads exactly the declared length.
+ * True when the body can be read through Hono's own `c.req.text()` (read once, cached for the
+ * handler) and parsed as it is: on @hono/node-server (`headers` are Node's), a JSON body of a
+ * declared length within `limit` that nothing has read yet. Node's parser reads exactly the
+ * declared length.
  */
 function plainJson(c: Context, limit: number, headers: NodeHeaders | undefined): boolean {
   if (headers === undefined) return false;
@@ -83,18 +84,18 @@ function bodyRead(c: Context, text: string, limit: number, raw: boolean, headers
   if (text.length === 0) return NO_BODY;
   // Not JSON: handed on as text, which actions refuse (415) rather than read no fields from it.
   if (!isJsonType(requestHeader(c, 'content-type', headers))) return { body: text };
+  const body = parseJsonText(text);
+  cache.json ??= Promise.resolve(body);
+  return { body };
+}
+
+/** The JSON body from its text; text that is not JSON is the client's malformed JSON (400). */
+function parseJsonText(text: string): unknown {
   try {
-    const body = JSON.parse(text) as unknown;
-    cache.json ??= Promise.resolve(body);
-    return { body };
+    return JSON.parse(text) as unknown;
   } catch {
     throw invalidJson();
   }
-}
-
-/** `c.req.json()` failed: a parse error is the client's malformed JSON (400); anything else as it is. */
-function notJsonText(error: unknown): never {
-  throw error instanceof SyntaxError ? invalidJson() : error;
 }
 
 async function readBody(c: Context, limit: number, raw: boolean): Promise<BodyRead> {
@@ -206,7 +207,8 @@ async function admit(http: ActraHttp, c: Context, next: () => Promise<void>, gua
     const limit = http.options.bodyLimit;
     try {
       if (plainJson(c, limit, headers)) {
-        read = { body: await c.req.json<unknown>().catch(notJsonText) };
+        // The text, cached for the handler's own `c.req.text()` / `c.req.json()`, parsed in the same step: one promise.
+        read = { body: await c.req.text().then(parseJsonText) };
       } else {
         const text = bodyText(c, limit, headers);
         if (text !== undefined) read = bodyRead(c, await text, limit, false, headers);

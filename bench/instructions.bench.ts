@@ -8,7 +8,7 @@
  * (`callgrind_control -i on`) only for the measured requests, which are sent one at a time.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,6 +39,8 @@ async function send(port: number, token: string, amount: number): Promise<void> 
  * counts: a change of a few hundred instructions, lost in the whole-server totals, shows there.
  */
 const FUNCTIONS = process.env['ACTRA_CG_FUNCTIONS'] === undefined ? undefined : new RegExp(process.env['ACTRA_CG_FUNCTIONS']);
+/** With `ACTRA_CG_OUT=<dir>`, each variant's callgrind file (and perf map, with `ACTRA_CG_FUNCTIONS`) is kept there as `<framework>-<variant>.out` / `.map`. */
+const KEEP = process.env['ACTRA_CG_OUT'];
 
 async function measure(framework: Framework, variant: Variant, token: string, warmup: number, requests: number, dir: string): Promise<CategoryCosts> {
   const out = join(dir, `${framework}-${variant}.out`);
@@ -58,7 +60,10 @@ async function measure(framework: Framework, variant: Variant, token: string, wa
     await exited;
   }
   const text = readFileSync(out, 'utf8');
-  if (FUNCTIONS !== undefined) printFunctions(`${framework} ${variant}`, text, `/tmp/perf-${pid}.map`, requests, FUNCTIONS);
+  const perfMap = `/tmp/perf-${pid}.map`;
+  if (KEEP !== undefined && FUNCTIONS !== undefined) copyFileSync(perfMap, join(KEEP, `${framework}-${variant}.map`));
+  if (KEEP !== undefined) copyFileSync(out, join(KEEP, `${framework}-${variant}.out`));
+  if (FUNCTIONS !== undefined) printFunctions(`${framework} ${variant}`, text, perfMap, requests, FUNCTIONS);
   return categoryCosts(text);
 }
 
@@ -101,6 +106,7 @@ async function main(): Promise<void> {
   const requests = Number(process.env['ACTRA_CG_REQUESTS'] ?? 2_000);
   const token = await benchToken();
   const dir = mkdtempSync(join(tmpdir(), 'actra-callgrind-'));
+  if (KEEP !== undefined) mkdirSync(KEEP, { recursive: true });
   console.log(`Instructions per request under callgrind: ${warmup} requests to warm up, then ${requests} counted, one at a time; I1 32 KB, LL 1 MB. "request" excludes V8's compiler and the garbage collector (shown apart).`);
   const rows: string[][] = [];
   try {

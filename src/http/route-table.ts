@@ -28,6 +28,12 @@ export interface CompiledRoute<T> {
   readonly segments: readonly Segment[];
   /** Number of static segments: more specific routes win. */
   readonly weight: number;
+  /**
+   * True when no other route of the table can match a path this route matches (for a method both
+   * serve), and the route ends in no wildcard: a path it matches is then this route's whichever
+   * route of the framework serves it, so an adapter need not look for that route first.
+   */
+  readonly alone: boolean;
 }
 
 /** A route matched against a raw path. */
@@ -114,13 +120,15 @@ export class RouteTable<T> {
 
   constructor(entries: Iterable<readonly [string, T]>, options: MatchOptions) {
     this.#caseSensitive = options.caseSensitive;
-    const routes: CompiledRoute<T>[] = [];
+    const routes: Omit<CompiledRoute<T>, 'alone'>[] = [];
+    const ids = new Set<string>();
     for (const [key, value] of entries) {
       const { method, pattern } = parseRouteKey(key);
       const id = `${method} ${pattern}`;
-      if (this.#byKey.has(id)) throw new ActraOptionsError(`routes: "${key}" is declared twice`);
+      if (ids.has(id)) throw new ActraOptionsError(`routes: "${key}" is declared twice`);
+      ids.add(id);
       const segments = compileSegments(key, pattern);
-      const route: CompiledRoute<T> = {
+      const route = {
         method,
         pattern,
         value,
@@ -129,10 +137,13 @@ export class RouteTable<T> {
           return s.kind === 'static';
         }).length,
       };
-      this.#byKey.set(id, route);
       routes.push(route);
     }
-    this.routes = routes;
+    this.routes = routes.map(function withAlone(route, index): CompiledRoute<T> {
+      const alone = route.segments.every(isNotRest) && routes.every((other, at) => at === index || !overlaps(route, other));
+      return { ...route, alone };
+    });
+    for (const route of this.routes) this.#byKey.set(`${route.method} ${route.pattern}`, route);
   }
 
   /** Exact lookup by method and the framework's matched pattern (normalised both sides). */
@@ -162,18 +173,139 @@ export class RouteTable<T> {
    */
   match(method: string, path: string): RouteMatch<T> | undefined {
     if (this.routes.length === 0) return undefined;
-    const m = normaliseMethod(method);
+    return needsGeneral(path) ? this.#matchSplit(normaliseMethod(method), path) : this.#matchScan(normaliseMethod(method), path);
+  }
+
+  /** The general matcher: the path split into segments, unreserved escapes decoded, and compared as strings. */
+  #matchSplit(method: string, path: string): RouteMatch<T> | undefined {
     const segments = splitPath(path);
     const compare = this.#caseSensitive ? segments : segments.map(lower);
     let best: CompiledRoute<T> | undefined;
     for (const route of this.routes) {
-      if (route.method !== m && route.method !== 'ALL') continue;
+      if (route.method !== method && route.method !== 'ALL') continue;
       if (best !== undefined && route.weight <= best.weight) continue;
       if (matches(route.segments, compare)) best = route;
     }
     if (best === undefined) return undefined;
     return { route: best, params: extractParams(best.segments, segments) };
   }
+
+  /**
+   * The same match for a path with no percent escape and only ASCII characters (what clients send):
+   * the path is read in place, with no array, no lower-cased copy and no substring but the params.
+   */
+  #matchScan(method: string, path: string): RouteMatch<T> | undefined {
+    const fold = !this.#caseSensitive;
+    let best: CompiledRoute<T> | undefined;
+    for (const route of this.routes) {
+      if (route.method !== method && route.method !== 'ALL') continue;
+      if (best !== undefined && route.weight <= best.weight) continue;
+      if (scan(route.segments, path, fold, undefined)) best = route;
+    }
+    return best === undefined ? undefined : new ScannedMatch(best, path, fold);
+  }
+}
+
+/** A match of a path read in place: its params are cut from the path only when read (most actions take none). */
+class ScannedMatch<T> implements RouteMatch<T> {
+  readonly route: CompiledRoute<T>;
+  readonly #path: string;
+  readonly #fold: boolean;
+  #params: Record<string, string> | undefined;
+
+  constructor(route: CompiledRoute<T>, path: string, fold: boolean) {
+    this.route = route;
+    this.#path = path;
+    this.#fold = fold;
+  }
+
+  get params(): Record<string, string> {
+    if (this.#params !== undefined) return this.#params;
+    const bounds: number[] = [];
+    scan(this.route.segments, this.#path, this.#fold, bounds);
+    return (this.#params = scannedParams(this.route.segments, this.#path, bounds));
+  }
+}
+
+/** True when `path` needs the general matcher: a percent escape to decode, or a character outside ASCII to compare. */
+function needsGeneral(path: string): boolean {
+  for (let i = 0; i < path.length; i++) {
+    const code = path.charCodeAt(i);
+    if (code === 37 || code > 127) return true;
+  }
+  return false;
+}
+
+/**
+ * True when `path` (ASCII, no escapes) matches `pattern`, segment by segment, empty segments skipped
+ * as `splitPath` drops them. With `bounds`, records each segment's start and end offsets in it.
+ */
+function scan(pattern: readonly Segment[], path: string, fold: boolean, bounds: number[] | undefined): boolean {
+  const length = path.length;
+  let at = 0;
+  for (let index = 0; index < pattern.length; index++) {
+    while (at < length && path.charCodeAt(at) === 47) at++;
+    if (at === length) return false;
+    const segment = pattern[index] as Segment;
+    let end = segment.kind === 'rest' ? length : path.indexOf('/', at);
+    if (end === -1) end = length;
+    if (segment.kind === 'static' && !sameText(segment.value, path, at, end, fold)) return false;
+    if (bounds !== undefined) bounds.push(at, end);
+    at = end;
+  }
+  while (at < length && path.charCodeAt(at) === 47) at++;
+  return at === length;
+}
+
+/** True when `path[start, end)` is `value`; with `fold`, ASCII letters compared in lower case (`value` is lower case). */
+function sameText(value: string, path: string, start: number, end: number, fold: boolean): boolean {
+  if (end - start !== value.length) return false;
+  if (!fold) return path.startsWith(value, start);
+  for (let i = 0; i < value.length; i++) {
+    let code = path.charCodeAt(start + i);
+    if (code >= 65 && code <= 90) code += 32;
+    if (code !== value.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** The params of a scanned match (nothing to decode: the path has no escapes); a wildcard's segments joined by single slashes. */
+function scannedParams(pattern: readonly Segment[], path: string, bounds: readonly number[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const seg = pattern[i] as Segment;
+    if (seg.kind === 'static') continue;
+    const value = path.slice(bounds[2 * i], bounds[2 * i + 1]);
+    params[seg.name] = seg.kind === 'param' ? value : value.split('/').filter(isSegment).join('/');
+  }
+  return params;
+}
+
+function isSegment(part: string): boolean {
+  return part.length > 0;
+}
+
+function isNotRest(segment: Segment): boolean {
+  return segment.kind !== 'rest';
+}
+
+/**
+ * True when some request could match both routes: their methods meet (the same, or either `ALL`) and
+ * some path matches both patterns (segment by segment, two static segments must be equal; a wildcard
+ * meets anything from where it stands). Segments are compared as compiled (lower-cased statics when
+ * the table is case-insensitive).
+ */
+function overlaps(a: Pick<CompiledRoute<unknown>, 'method' | 'segments'>, b: Pick<CompiledRoute<unknown>, 'method' | 'segments'>): boolean {
+  if (a.method !== b.method && a.method !== 'ALL' && b.method !== 'ALL') return false;
+  const length = Math.max(a.segments.length, b.segments.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.segments[i];
+    const y = b.segments[i];
+    if (x?.kind === 'rest' || y?.kind === 'rest') return true;
+    if (x === undefined || y === undefined) return false;
+    if (x.kind === 'static' && y.kind === 'static' && x.value !== y.value) return false;
+  }
+  return true;
 }
 
 function lower(segment: string): string {

@@ -248,4 +248,50 @@ describe('Express request paths', () => {
     }
     expect(routes).toEqual([0, 1, 2].flatMap(() => ['one /refunds/:id', 'two /payments/:id']));
   });
+
+  it('decides a path two table routes match by the route Express dispatches to, and one only one matches without walking the router', async () => {
+    /** Counts the `match` calls of the layers of `app`'s router whose route path is `path`. */
+    function countMatches(app: express.Express, path: string): { calls: number } {
+      const counter = { calls: 0 };
+      const stack = (app as unknown as { router: { stack: { route?: { path: string }; match(p: string): unknown }[] } }).router.stack;
+      for (const layer of stack.filter((l) => l.route?.path === path)) {
+        const match = layer.match.bind(layer);
+        layer.match = (p: string) => {
+          counter.calls++;
+          return match(p);
+        };
+      }
+      return counter;
+    }
+    function overlapping(order: 'param first' | 'static first') {
+      const seen: string[] = [];
+      const app = express();
+      app.use(express.json());
+      app.use(actraMiddleware({ policy: compilePolicy(), actorResolver: () => ({ id: 'a', role: 'x' }), loaders: [{ name: 'fraud', fields: ['fraud_flag', 'account_tier'], load: () => ({ fraud_flag: false, account_tier: 'gold' }) }], routes: { 'POST /refunds/:id': 'refund', 'POST /refunds/bulk': 'transfer', 'POST /exports/:id': 'export' }, observers: [(event) => void seen.push(`${event.action.type} ${event.route}`)], logger: { info() {}, warn() {} } }));
+      const param = (_req: Request, res: Response) => void res.json({ handler: 'param' });
+      const bulk = (_req: Request, res: Response) => void res.json({ handler: 'bulk' });
+      if (order === 'param first') app.post('/refunds/:id', param).post('/refunds/bulk', bulk);
+      else app.post('/refunds/bulk', bulk).post('/refunds/:id', param);
+      // Declared in Express under another parameter name: the table's own route, not Express's pattern, is recorded.
+      app.post('/exports/:exportId', (req, res) => void res.json({ handler: 'export', id: req.params['exportId'] }));
+      return { app, seen };
+    }
+    const first = overlapping('param first');
+    expect((await request(first.app).post('/refunds/bulk').send({ amount: 5 })).body).toEqual({ handler: 'param' });
+    const second = overlapping('static first');
+    expect((await request(second.app).post('/refunds/bulk').send({ amount: 5 })).body).toEqual({ handler: 'bulk' });
+    expect((await request(second.app).post('/refunds/r1').send({ amount: 5 })).body).toEqual({ handler: 'param' });
+    const exports = countMatches(second.app, '/exports/:exportId');
+    const refunds = countMatches(second.app, '/refunds/:id');
+    expect((await request(second.app).post('/exports/e%31').send({ rows: 3 })).body).toEqual({ handler: 'export', id: 'e1' });
+    // Express's own dispatch matches the layer once; Actra does not walk the router for a route alone in the table.
+    expect(exports.calls).toBe(1);
+    refunds.calls = 0;
+    expect((await request(second.app).post('/refunds/r2').send({ amount: 5 })).body).toEqual({ handler: 'param' });
+    // `/refunds/:id` is not alone in the table (`/refunds/bulk` matches a path it matches): the router is walked, and the layer matched twice.
+    expect(refunds.calls).toBe(2);
+    expect((await request(second.app).post('/exports/e1').send({ rows: 'many' })).status).toBe(400);
+    expect(first.seen).toEqual(['refund /refunds/:id']);
+    expect(second.seen).toEqual(['transfer /refunds/bulk', 'refund /refunds/:id', 'export /exports/:id', 'refund /refunds/:id']);
+  });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normaliseMethod, normalisePattern, RouteTable, splitPath } from '../../src/http/route-table.js';
 
@@ -70,6 +71,67 @@ describe('RouteTable', () => {
     expect(() => new RouteTable([['refunds', 'x']], { caseSensitive: true })).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'routes: key "refunds" must look like "POST /refunds/:id"' }));
     expect(() => new RouteTable([['GET /a/*x/b', 'x']], { caseSensitive: true })).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'routes: key "GET /a/*x/b" may only end with a wildcard' }));
     expect(() => new RouteTable([['GET /a', 'x'], ['get /a/', 'y']], { caseSensitive: true })).toThrow(expect.objectContaining({ code: 'ACTRA_OPTIONS', message: 'routes: "get /a/" is declared twice' }));
+  });
+
+  it('marks a route alone when no other route can match a path it matches', () => {
+    const alone = (table: RouteTable<string>) => Object.fromEntries(table.routes.map((r) => [`${r.method} ${r.pattern}`, r.alone]));
+    expect(alone(insensitive)).toEqual({
+      // `GET /refunds/export` and `GET /refunds/:id` both match GET /refunds/export; POST is another method.
+      'POST /refunds/:id': true,
+      'GET /refunds/export': false,
+      'GET /refunds/:id': false,
+      'DELETE /api/v1/accounts/:accountId/keys/:keyId': true,
+      // A wildcard route is never alone (its params are not the frameworks' own shape).
+      'GET /files/*path': false,
+    });
+    const all = new RouteTable(
+      [
+        ['ALL /admin/:section', 'admin'],
+        ['POST /admin/users', 'add_user'],
+        ['POST /Users/:id', 'user'],
+        ['POST /users/:id/keys', 'keys'],
+        ['GET /docs/*rest', 'docs'],
+        ['GET /docs/intro', 'intro'],
+        ['GET /doc/intro', 'doc'],
+      ],
+      { caseSensitive: false },
+    );
+    expect(alone(all)).toEqual({
+      'ALL /admin/:section': false,
+      'POST /admin/users': false,
+      'POST /Users/:id': true,
+      'POST /users/:id/keys': true,
+      'GET /docs/*rest': false,
+      'GET /docs/intro': false,
+      'GET /doc/intro': true,
+    });
+    // Case matters only where the table compares case: `/Users/:id` and `/users/:id` meet when it does not.
+    const cases = [['POST /Users/:id', 'a'], ['POST /users/:id', 'b']] as const;
+    expect(alone(new RouteTable(cases, { caseSensitive: false }))).toEqual({ 'POST /Users/:id': false, 'POST /users/:id': false });
+    expect(alone(new RouteTable(cases, { caseSensitive: true }))).toEqual({ 'POST /Users/:id': true, 'POST /users/:id': true });
+  });
+
+  it('matches a plain ASCII path, read in place, exactly as the same path with an escape, split and decoded', () => {
+    const segment = fc.constantFrom('a', 'A', 'b', 'Bc', 'bc', 'x1');
+    const patternSegment = fc.oneof(segment, fc.constantFrom(':p', ':q'));
+    const key = fc.tuple(fc.constantFrom('GET', 'POST', 'ALL'), fc.array(patternSegment, { maxLength: 3 }), fc.boolean()).map(([method, parts, rest]) => `${method} /${[...parts, ...(rest ? ['*r'] : [])].join('/')}`);
+    const slashes = fc.constantFrom('/', '//', '///');
+    const path = fc.tuple(fc.array(fc.tuple(slashes, segment), { maxLength: 5 }), fc.constantFrom('', '/', '//')).map(([parts, end]) => parts.map(([slash, part]) => slash + part).join('') + end);
+    fc.assert(
+      fc.property(fc.uniqueArray(key, { maxLength: 6, selector: (k) => k.replace(/:\w+|\*\w+/g, ':') }), fc.constantFrom('GET', 'POST', 'HEAD'), path, fc.boolean(), (keys, method, raw, caseSensitive) => {
+        const table = new RouteTable(keys.map((k, i) => [k, i] as const), { caseSensitive });
+        const letter = /[A-Za-z0-9]/.exec(raw);
+        fc.pre(letter !== null);
+        const at = (letter as RegExpExecArray).index;
+        // An unreserved character written as an escape means the same path, but takes the general matcher.
+        const escaped = raw.slice(0, at) + '%' + raw.charCodeAt(at).toString(16).toUpperCase() + raw.slice(at + 1);
+        const scanned = table.match(method, raw);
+        const split = table.match(method, escaped);
+        expect(scanned?.route.value, `${raw} / ${escaped}`).toBe(split?.route.value);
+        expect(scanned?.params).toEqual(split?.params);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('normalises paths and patterns', () => {

@@ -23,9 +23,10 @@ declare global {
  * prototype), so V8 can keep no property lookup on them from one request to the next: every
  * property added to `req` builds a new hidden class, and the first read of each property name in a
  * request walks the prototype chain in full. The adapter therefore adds nothing to `req`, reads
- * little besides what Express itself has read by then (`url`, `method`, `headers`, `body`), finds
- * the app from the request's prototype (`appOf`), and reads `req.path` (a getter two prototypes up)
- * and `req.rawBody` (absent, so a walk to the end of the chain) only when they are needed.
+ * little besides what Express itself has read by then (`url`, `method`, `headers`, `body`, and
+ * those through `Reflect.get`, see `reqField`), finds the app from the request's prototype
+ * (`appOf`), and reads `req.path` (a getter two prototypes up) and `req.rawBody` (absent, so a walk
+ * to the end of the chain) only when they are needed.
  */
 interface State { readonly http: ActraHttp; readonly base: string; done: Admitted; result: ActraRequestDecision | undefined }
 const STATES = new WeakMap<object, State>();

@@ -349,7 +349,7 @@ export function guard(action: string, options?: RouteGuardOptions): RequestHandl
     } catch (error) {
       return send(res, state.http.failureResponse(error, neutral(req, fullPath(req, req.baseUrl), NO_ROUTE)));
     }
-    await admit(state.http, req, res, next, compiled, routePattern(req), req as ParamSource, state, fullPath(req, req.baseUrl), req.method);
+    await admit(state.http, req, res, next, compiled, routePattern(req), req as ParamSource, state, fullPath(req, reqField(req, 'baseUrl')), reqField(req, 'method'));
   };
   return Object.assign(handler, { [ACTRA_GUARD]: deferred });
 }
@@ -361,7 +361,7 @@ const PATTERNS = new WeakMap<object, string>();
  * own path: `req.baseUrl` holds the matched prefix (`/users/42`), which must not reach events or logs.
  */
 function routePattern(req: Request): string {
-  const route = req.route as object | undefined;
+  const route = reqField(req, 'route') as object | undefined;
   if (route === undefined) return '(unknown route)';
   let pattern = PATTERNS.get(route);
   if (pattern === undefined) {

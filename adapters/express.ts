@@ -249,19 +249,19 @@ function admit(http: ActraHttp, req: Request, res: Response, next: NextFunction,
   if (isAdmitted(state.done, guard.action.type)) return next();
   const admitted = http.admit(neutral(req, path, params, route, method), guard, route, state.base);
   const type = guard.action.type;
-  if (!isPromise(admitted)) return proceed(http, req, res, next, admitted, state, type);
+  if (!isPromise(admitted)) return proceed(http, req, res, next, admitted, state, type, path);
   return admitted.then(function admittedLater(outcome) {
-    proceed(http, req, res, next, outcome, state, type);
+    proceed(http, req, res, next, outcome, state, type, path);
   });
 }
 
-function proceed(http: ActraHttp, req: Request, res: Response, next: NextFunction, outcome: HandleOutcome, state: State, actionType: string): void {
+function proceed(http: ActraHttp, req: Request, res: Response, next: NextFunction, outcome: HandleOutcome, state: State, actionType: string, path: string): void {
   if (outcome.kind === 'respond') return send(res, outcome.response);
   try {
     const headers = outcome.headers;
     for (const name in headers) res.setHeader(name, headers[name] as string);
   } catch (error) {
-    return send(res, http.failureResponse(error, neutral(req, fullPath(req, req.baseUrl), NO_ROUTE)));
+    return send(res, http.failureResponse(error, neutral(req, path, NO_ROUTE)));
   }
   state.done = withAdmitted(state.done, actionType);
   setDecision(req, state, outcome.result);
@@ -343,13 +343,14 @@ export function guard(action: string, options?: RouteGuardOptions): RequestHandl
   const handler = async function actraGuard(req: Request, res: Response, next: NextFunction): Promise<void> {
     const state = STATES.get(req);
     if (state === undefined) return send(res, notInstalledResponse('actraMiddleware'));
+    const path = fullPath(req, reqField(req, 'baseUrl'));
     let compiled: CompiledGuard;
     try {
       compiled = deferred.compile(state.http);
     } catch (error) {
-      return send(res, state.http.failureResponse(error, neutral(req, fullPath(req, req.baseUrl), NO_ROUTE)));
+      return send(res, state.http.failureResponse(error, neutral(req, path, NO_ROUTE)));
     }
-    await admit(state.http, req, res, next, compiled, routePattern(req), req as ParamSource, state, fullPath(req, reqField(req, 'baseUrl')), reqField(req, 'method'));
+    await admit(state.http, req, res, next, compiled, routePattern(req), req as ParamSource, state, path, reqField(req, 'method'));
   };
   return Object.assign(handler, { [ACTRA_GUARD]: deferred });
 }

@@ -19,12 +19,14 @@ const LOWER_MAX = 256;
  * a name such as `__proto__` or `constructor` finds what the object inherits, which is not one.
  */
 export function nodeHeader(headers: NodeHeaders, name: string): string | undefined {
-  let value = headers[name];
-  if (value === undefined) {
-    const lower = LOWER.get(name) ?? lowerName(name);
-    if (lower === name) return undefined;
-    value = headers[lower];
-  }
+  const value = headerValue(headers[name]);
+  if (value !== undefined) return value;
+  const lower = LOWER.get(name) ?? lowerName(name);
+  return lower === name ? undefined : headerValue(headers[lower]);
+}
+
+/** A header's value as Node keeps it (a string, or a list for a repeated header): the first one; nothing for anything else. */
+function headerValue(value: unknown): string | undefined {
   return typeof value === 'string' ? value : Array.isArray(value) ? (value[0] as string | undefined) : undefined;
 }
 

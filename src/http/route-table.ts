@@ -173,36 +173,31 @@ export class RouteTable<T> {
    */
   match(method: string, path: string): RouteMatch<T> | undefined {
     if (this.routes.length === 0) return undefined;
-    return needsGeneral(path) ? this.#matchSplit(normaliseMethod(method), path) : this.#matchScan(normaliseMethod(method), path);
-  }
-
-  /** The general matcher: the path split into segments, unreserved escapes decoded, and compared as strings. */
-  #matchSplit(method: string, path: string): RouteMatch<T> | undefined {
-    const segments = splitPath(path);
-    const compare = this.#caseSensitive ? segments : segments.map(lower);
-    let best: CompiledRoute<T> | undefined;
-    for (const route of this.routes) {
-      if (route.method !== method && route.method !== 'ALL') continue;
-      if (best !== undefined && route.weight <= best.weight) continue;
-      if (matches(route.segments, compare)) best = route;
+    const m = normaliseMethod(method);
+    // A path with no percent escape and only ASCII characters (what clients send) is read in place:
+    // no array, no lower-cased copy, and no substring but the params, cut only when read.
+    if (!needsGeneral(path)) {
+      const best = this.#best(m, path, undefined);
+      return best === undefined ? undefined : new ScannedMatch(best, path, !this.#caseSensitive);
     }
-    if (best === undefined) return undefined;
-    return { route: best, params: extractParams(best.segments, segments) };
+    const segments = splitPath(path);
+    const best = this.#best(m, path, this.#caseSensitive ? segments : segments.map(lower));
+    return best === undefined ? undefined : { route: best, params: extractParams(best.segments, segments) };
   }
 
   /**
-   * The same match for a path with no percent escape and only ASCII characters (what clients send):
-   * the path is read in place, with no array, no lower-cased copy and no substring but the params.
+   * The most specific route of `method` that matches: `path` read in place, or its `split` segments
+   * (unreserved escapes decoded, lower-cased where the table is case-insensitive).
    */
-  #matchScan(method: string, path: string): RouteMatch<T> | undefined {
+  #best(method: string, path: string, split: readonly string[] | undefined): CompiledRoute<T> | undefined {
     const fold = !this.#caseSensitive;
     let best: CompiledRoute<T> | undefined;
     for (const route of this.routes) {
       if (route.method !== method && route.method !== 'ALL') continue;
       if (best !== undefined && route.weight <= best.weight) continue;
-      if (scan(route.segments, path, fold, undefined)) best = route;
+      if (split === undefined ? scan(route.segments, path, fold, undefined) : matches(route.segments, split)) best = route;
     }
-    return best === undefined ? undefined : new ScannedMatch(best, path, fold);
+    return best;
   }
 }
 

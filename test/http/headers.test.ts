@@ -15,6 +15,8 @@ describe('nodeHeader', () => {
   it('returns header values only, never what the header object inherits', () => {
     for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '__PROTO__', 'Constructor']) expect(nodeHeader(headers, name)).toBeUndefined();
     expect(nodeHeader({ ...headers, 'x-empty': [] }, 'X-Empty')).toBeUndefined();
+    // A name that finds an inherited property as given still finds the header of its lower-case form.
+    expect(nodeHeader({ ...headers, valueof: 'sent' }, 'valueOf')).toBe('sent');
   });
 
   it('keeps reading every name correctly past the bound of remembered lower-case names', () => {

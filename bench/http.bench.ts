@@ -280,6 +280,15 @@ function pairedRatio(samples: ReadonlyMap<Variant, readonly number[]>, variant: 
   return median(of.map((rps, round) => rps / (base[round] as number)));
 }
 
+/** The lower and upper quartiles of the same-round ratios of `variant` to `baseline` (how much the rounds agree). */
+function ratioSpread(samples: ReadonlyMap<Variant, readonly number[]>, variant: Variant, baseline: Variant): string {
+  const of = samples.get(variant) ?? [];
+  const base = samples.get(baseline) ?? [];
+  const ratios = of.map((rps, round) => rps / (base[round] as number)).sort((a, b) => a - b);
+  const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))] as number;
+  return `${at(0.25).toFixed(2)}–${at(0.75).toFixed(2)}`;
+}
+
 /** The HS256 token every variant's requests carry (role `support`, subject `r1`, valid for 2 h). */
 export function benchToken(): Promise<string> {
   return new SignJWT({ role: 'support' })
@@ -293,8 +302,9 @@ export function benchToken(): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const seconds = Number(process.env['ACTRA_BENCH_SECONDS'] ?? 4);
-  const rounds = Number(process.env['ACTRA_BENCH_ROUNDS'] ?? 5);
+  const seconds = Number(process.env['ACTRA_BENCH_SECONDS'] ?? 2);
+  const slices = Number(process.env['ACTRA_BENCH_ROUNDS'] ?? 6);
+  const processes = Number(process.env['ACTRA_BENCH_PROCESSES'] ?? 3);
   const frameworks = (process.env['ACTRA_BENCH_FRAMEWORKS']?.split(',') ?? ['express', 'fastify', 'hono']) as Framework[];
   const all: Variant[] = ['bare', 'floor', 'handwritten', 'actra-cached', 'actra-uncached', 'actra-202'];
   const chosen = process.env['ACTRA_BENCH_VARIANTS']?.split(',');
@@ -303,40 +313,52 @@ async function main(): Promise<void> {
   const pin = pinning(cpus);
   const token = await benchToken();
 
-  const placement = pin === undefined ? 'server and load generator unpinned' : `server pinned to CPU 0, load generator to CPU ${cpus - 1}`;
-  console.log(`HTTP benchmark: autocannon, 10 connections, ${seconds} s per run, ${rounds} interleaved rounds (every other one reversed), server in a child process on 127.0.0.1 (${placement}); ratios are medians of same-round ratios`);
+  const placement = pin === undefined ? 'servers and load generator unpinned' : `servers pinned to CPU 0, load generator to CPU ${cpus - 1}`;
+  console.log(
+    `HTTP benchmark: autocannon, 10 connections, 127.0.0.1 (${placement}); per framework, ${processes} sets of server processes (one per variant, each warmed for 2 s), ` +
+      `each set measured in ${slices} rounds of ${seconds} s per variant, interleaved (every other round reversed); ratios are medians of same-round ratios`,
+  );
   const rows: string[][] = [];
   for (const framework of frameworks) {
     const samples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     const cpu = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     /** The share of one CPU the server used during the run: near 100 % means the server, not the load generator, set the pace. */
     const busy = new Map<Variant, number[]>(variants.map((v) => [v, []]));
-    for (let round = 0; round < rounds; round++) {
-      // Every other round runs the variants in reverse, so no variant always runs first or last in a round.
-      for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
-        const { child, port } = await start(framework, variant, pin, token);
-        try {
+    for (let set = 0; set < processes; set++) {
+      // One long-lived server per variant: a round then takes seconds, not a start-up, so that a slow spell of the machine falls on every variant of the round alike.
+      const servers = new Map<Variant, { child: ChildProcess; port: number }>();
+      try {
+        for (const variant of variants) {
+          const server = await start(framework, variant, pin, token);
+          servers.set(variant, server);
           const body = variant === 'actra-202' ? BODY_202 : BODY;
-          const probe = await fetch(`http://127.0.0.1:${port}/refunds/r1`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+          const probe = await fetch(`http://127.0.0.1:${server.port}/refunds/r1`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
           const expected = variant === 'actra-202' ? 202 : 200;
           if (probe.status !== expected) throw new Error(`${framework} ${variant}: expected ${expected}, got ${probe.status}`);
-          await load(port, token, 1, body);
-          const cpuBefore = await serverCpu(child);
-          const run = await load(port, token, seconds, body);
-          const cpuAfter = await serverCpu(child);
-          if (run.non2xx > 0 || run.errors > 0) throw new Error(`${framework} ${variant}: ${run.non2xx} non-2xx responses, ${run.errors} errors`);
-          samples.get(variant)?.push(run.rps);
-          cpu.get(variant)?.push((cpuAfter - cpuBefore) / run.total);
-          busy.get(variant)?.push((cpuAfter - cpuBefore) / (seconds * 1e6));
-        } finally {
-          child.kill();
+          await load(server.port, token, 2, body);
         }
+        for (let slice = 0; slice < slices; slice++) {
+          // Every other round runs the variants in reverse, so no variant always runs first or last in a round.
+          for (const variant of (set * slices + slice) % 2 === 0 ? variants : [...variants].reverse()) {
+            const { child, port } = servers.get(variant) as { child: ChildProcess; port: number };
+            const cpuBefore = await serverCpu(child);
+            const run = await load(port, token, seconds, variant === 'actra-202' ? BODY_202 : BODY);
+            const cpuAfter = await serverCpu(child);
+            if (run.non2xx > 0 || run.errors > 0) throw new Error(`${framework} ${variant}: ${run.non2xx} non-2xx responses, ${run.errors} errors`);
+            samples.get(variant)?.push(run.rps);
+            cpu.get(variant)?.push((cpuAfter - cpuBefore) / run.total);
+            busy.get(variant)?.push((cpuAfter - cpuBefore) / (seconds * 1e6));
+          }
+        }
+      } finally {
+        for (const server of servers.values()) server.child.kill();
       }
     }
     const bareCpu = median(cpu.get('bare') ?? []);
     for (const variant of variants) {
       const rps = median(samples.get(variant) ?? []);
       const us = median(cpu.get(variant) ?? []);
+      const own = samples.get(variant) ?? [];
       rows.push([
         framework,
         variant,
@@ -346,11 +368,11 @@ async function main(): Promise<void> {
         us.toFixed(1),
         variant === 'bare' ? '' : '+' + (us - bareCpu).toFixed(1),
         (median(busy.get(variant) ?? []) * 100).toFixed(0) + ' %',
-        (samples.get(variant) ?? []).map((v) => Math.round(v)).join(' / '),
+        variant === 'bare' ? `${Math.round(Math.min(...own))}–${Math.round(Math.max(...own))}` : ratioSpread(samples, variant, 'bare'),
       ]);
     }
   }
-  printTable(['framework', 'variant', 'req/s (median)', 'vs bare', 'vs floor', 'server CPU µs/req', 'added µs/req', 'server CPU busy', 'runs (req/s)'], rows);
+  printTable(['framework', 'variant', 'req/s (median)', 'vs bare', 'vs floor', 'server CPU µs/req', 'added µs/req', 'server CPU busy', 'bare req/s range; rounds\' ratios, quartiles'], rows);
 
   const concurrentRounds = Number(process.env['ACTRA_BENCH_CONCURRENT_ROUNDS'] ?? 3);
   const together = variants.filter((v) => v === 'bare' || v === 'handwritten' || v === 'actra-cached');

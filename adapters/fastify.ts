@@ -23,17 +23,20 @@ declare module 'fastify' {
 
 const ENTRY = Symbol('actra.route');
 type Entry = { readonly guard?: CompiledGuard; readonly routeLevel: boolean };
-/** The action types admitted for a request (one type, the common case, as itself): a route-level guard does not evaluate one again. */
-const ADMITTED = Symbol('actra.admitted');
-type Marked = FastifyRequest & { [ADMITTED]: Admitted };
+/**
+ * The action types admitted for a request (one type, the common case, as itself), so that a
+ * route-level guard does not evaluate one again. Kept apart from the request, and only for routes
+ * with a route-level guard: a second decorated request property would make Fastify's request
+ * constructor store its decorations through a megamorphic keyed store on every request.
+ */
+const ADMITTED = new WeakMap<FastifyRequest, Admitted>();
 
 function markAdmitted(request: FastifyRequest, type: string): void {
-  const marked = request as Marked;
-  marked[ADMITTED] = withAdmitted(marked[ADMITTED], type);
+  ADMITTED.set(request, withAdmitted(ADMITTED.get(request), type));
 }
 
 function wasAdmitted(request: FastifyRequest, type: string): boolean {
-  return isAdmitted((request as Marked)[ADMITTED], type);
+  return isAdmitted(ADMITTED.get(request), type);
 }
 
 /** The neutral view of a Fastify request. */
@@ -98,13 +101,16 @@ async function admit(http: ActraHttp, request: FastifyRequest, reply: FastifyRep
   return sent;
 }
 
-/** Runs admission in a callback-style hook: synchronously when the decision is synchronous. */
-function admitThen(http: ActraHttp, request: FastifyRequest, reply: FastifyReply, guard: CompiledGuard, route: string, pattern: string, done: (error?: Error) => void): void {
+/**
+ * Runs admission in a callback-style hook: synchronously when the decision is synchronous. `mark`:
+ * the route has a route-level guard, which must know what was admitted.
+ */
+function admitThen(http: ActraHttp, request: FastifyRequest, reply: FastifyReply, guard: CompiledGuard, route: string, pattern: string, mark: boolean, done: (error?: Error) => void): void {
   const outcome = http.admit(neutral(request, undefined, pattern), guard, route);
   if (!isPromise(outcome)) {
     // After a response is sent the hook chain stops: `done` is called only to go on to the handler.
     if (!apply(request, reply, outcome)) {
-      markAdmitted(request, guard.action.type);
+      if (mark) markAdmitted(request, guard.action.type);
       done();
     }
     return;
@@ -118,7 +124,7 @@ function admitThen(http: ActraHttp, request: FastifyRequest, reply: FastifyReply
       return;
     }
     if (sent) return;
-    markAdmitted(request, guard.action.type);
+    if (mark) markAdmitted(request, guard.action.type);
     done();
   });
 }
@@ -140,7 +146,6 @@ async function actraFastify(app: FastifyInstance, options: ActraHttpOptions): Pr
   const late = new WeakMap<object, Entry>();
   app.decorate('actraHttp', http);
   app.decorateRequest('actra', null);
-  app.decorateRequest(ADMITTED, null);
 
   app.addHook('onRoute', function actraOnRoute(route) {
     if ((route.config as Record<symbol, unknown> | undefined)?.[ENTRY] === 'approvals') return;
@@ -169,11 +174,11 @@ async function actraFastify(app: FastifyInstance, options: ActraHttpOptions): Pr
       }
       late.set(config, entry);
     }
-    if (entry.guard !== undefined) return admitThen(http, request, reply, entry.guard, url, url, done);
+    if (entry.guard !== undefined) return admitThen(http, request, reply, entry.guard, url, url, entry.routeLevel, done);
     if (entry.routeLevel) return done();
     const path = neutral(request, undefined, url).path;
     const matched = http.table.match(request.method, path);
-    if (matched !== undefined) return admitThen(http, request, reply, matched.route.value, matched.route.pattern, url, done);
+    if (matched !== undefined) return admitThen(http, request, reply, matched.route.value, matched.route.pattern, url, false, done);
     if (http.options.unmatched === 'deny') {
       send(reply, http.unmatchedResponse(neutral(request, undefined, url)));
       return;

@@ -264,6 +264,11 @@ async function load(port: number, token: string, seconds: number, body = BODY, c
   return { rps: result.requests.average, total: result.requests.total, non2xx: result.non2xx, errors: result.errors };
 }
 
+/** A difference with its sign (`+3.2`, `−0.4`). */
+function signed(value: number): string {
+  return (value < 0 ? '−' : '+') + Math.abs(value).toFixed(1);
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -366,7 +371,7 @@ async function main(): Promise<void> {
         pairedRatio(samples, variant, 'bare').toFixed(2) + 'x',
         variant === 'bare' || variant === 'floor' || !variants.includes('floor') ? '' : pairedRatio(samples, variant, 'floor').toFixed(2) + 'x',
         us.toFixed(1),
-        variant === 'bare' ? '' : '+' + (us - bareCpu).toFixed(1),
+        variant === 'bare' ? '' : signed(us - bareCpu),
         (median(busy.get(variant) ?? []) * 100).toFixed(0) + ' %',
         variant === 'bare' ? `${Math.round(Math.min(...own))}–${Math.round(Math.max(...own))}` : ratioSpread(samples, variant, 'bare'),
       ]);
@@ -412,7 +417,7 @@ async function concurrent(framework: Framework, variants: readonly Variant[], pi
   return variants.map((variant) => {
     const own = perRequest.get(variant) ?? [];
     const added = own.map((us, round) => us - (bare[round] as number));
-    return [framework, variant, median(own).toFixed(1), variant === 'bare' ? '' : '+' + median(added).toFixed(1), variant === 'bare' ? own.map((us) => us.toFixed(1)).join(' / ') : added.map((us) => '+' + us.toFixed(1)).join(' / ')];
+    return [framework, variant, median(own).toFixed(1), variant === 'bare' ? '' : signed(median(added)), variant === 'bare' ? own.map((us) => us.toFixed(1)).join(' / ') : added.map(signed).join(' / ')];
   });
 }
 

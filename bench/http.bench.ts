@@ -324,7 +324,8 @@ async function main(): Promise<void> {
       `each set measured in ${slices} rounds of ${seconds} s per variant, interleaved (every other round reversed); ratios are medians of same-round ratios`,
   );
   const rows: string[][] = [];
-  for (const framework of frameworks) {
+  // `ACTRA_BENCH_PROCESSES=0` runs the concurrent table alone.
+  for (const framework of processes > 0 && slices > 0 ? frameworks : []) {
     const samples = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     const cpu = new Map<Variant, number[]>(variants.map((v) => [v, []]));
     /** The share of one CPU the server used during the run: near 100 % means the server, not the load generator, set the pace. */
@@ -368,8 +369,8 @@ async function main(): Promise<void> {
         framework,
         variant,
         Math.round(rps).toString(),
-        pairedRatio(samples, variant, 'bare').toFixed(2) + 'x',
-        variant === 'bare' || variant === 'floor' || !variants.includes('floor') ? '' : pairedRatio(samples, variant, 'floor').toFixed(2) + 'x',
+        pairedRatio(samples, variant, 'bare').toFixed(3) + 'x',
+        variant === 'bare' || variant === 'floor' || !variants.includes('floor') ? '' : pairedRatio(samples, variant, 'floor').toFixed(3) + 'x',
         us.toFixed(1),
         variant === 'bare' ? '' : signed(us - bareCpu),
         (median(busy.get(variant) ?? []) * 100).toFixed(0) + ' %',
@@ -377,14 +378,16 @@ async function main(): Promise<void> {
       ]);
     }
   }
-  printTable(['framework', 'variant', 'req/s (median)', 'vs bare', 'vs floor', 'server CPU µs/req', 'added µs/req', 'server CPU busy', 'bare req/s range; rounds\' ratios, quartiles'], rows);
+  if (rows.length > 0) printTable(['framework', 'variant', 'req/s (median)', 'vs bare', 'vs floor', 'server CPU µs/req', 'added µs/req', 'server CPU busy', 'bare req/s range; rounds\' ratios, quartiles'], rows);
 
   const concurrentRounds = Number(process.env['ACTRA_BENCH_CONCURRENT_ROUNDS'] ?? 3);
+  const concurrentSeconds = Number(process.env['ACTRA_BENCH_CONCURRENT_SECONDS'] ?? 8);
+  const concurrentWarmup = Number(process.env['ACTRA_BENCH_CONCURRENT_WARMUP'] ?? 8);
   const together = variants.filter((v) => v === 'bare' || v === 'handwritten' || v === 'actra-cached');
   if (concurrentRounds > 0 && together.length > 1) {
-    console.log(`\nServer CPU per request with the variants served at once: one server per variant, all on ${pin === undefined ? 'the same CPUs' : 'CPU 0'}, each loaded by 5 connections for ${seconds * 2} s at the same time, ${concurrentRounds} rounds; added µs are medians of same-round differences from bare`);
+    console.log(`\nServer CPU per request with the variants served at once: one server per variant, all on ${pin === undefined ? 'the same CPUs' : 'CPU 0'}, each loaded by 5 connections for ${concurrentSeconds} s at the same time, ${concurrentRounds} rounds; added µs are medians of same-round differences from bare`);
     const concurrentRows: string[][] = [];
-    for (const framework of frameworks) concurrentRows.push(...(await concurrent(framework, together, pin, token, concurrentRounds, seconds * 2)));
+    for (const framework of frameworks) concurrentRows.push(...(await concurrent(framework, together, pin, token, concurrentRounds, concurrentSeconds, concurrentWarmup)));
     printTable(['framework', 'variant', 'server CPU µs/req (median)', 'added µs/req', 'per round'], concurrentRows);
   }
 }
@@ -395,12 +398,12 @@ async function main(): Promise<void> {
  * round to round where sequential runs' req/s do not. Sharing the CPU also makes every server's
  * code and data colder than in a run of its own, so the absolute figures are higher.
  */
-async function concurrent(framework: Framework, variants: readonly Variant[], pin: string[] | undefined, token: string, rounds: number, seconds: number): Promise<string[][]> {
+async function concurrent(framework: Framework, variants: readonly Variant[], pin: string[] | undefined, token: string, rounds: number, seconds: number, warmup: number): Promise<string[][]> {
   const perRequest = new Map<Variant, number[]>(variants.map((v) => [v, []]));
   for (let round = 0; round < rounds; round++) {
     const servers = await Promise.all(variants.map((variant) => start(framework, variant, pin, token)));
     try {
-      await Promise.all(servers.map((server) => load(server.port, token, 1, BODY, 5)));
+      await Promise.all(servers.map((server) => load(server.port, token, warmup, BODY, 5)));
       const before = await Promise.all(servers.map((server) => serverCpu(server.child)));
       const runs = await Promise.all(servers.map((server) => load(server.port, token, seconds, BODY, 5)));
       const after = await Promise.all(servers.map((server) => serverCpu(server.child)));

@@ -70,6 +70,11 @@ export const BODY = JSON.stringify({ amount: 49, currency: 'EUR' });
 /** Over the approval limit: the same pending request again answers 202 with the same approval (SQLite store). */
 const BODY_202 = JSON.stringify({ amount: 2500, currency: 'EUR' });
 
+/** The request body a variant is loaded with: over the approval limit for `actra-202`. */
+function bodyOf(variant: Variant): string {
+  return variant === 'actra-202' ? BODY_202 : BODY;
+}
+
 /** The hand-written admission of the `handwritten` variant. */
 interface HandWritten {
   /** The decision for a request, or the status to refuse it with. */
@@ -275,21 +280,23 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** Each round's req/s of `variant` divided by `baseline`'s in the same round, sorted. */
+function sameRoundRatios(samples: ReadonlyMap<Variant, readonly number[]>, variant: Variant, baseline: Variant): number[] {
+  const base = samples.get(baseline) ?? [];
+  return (samples.get(variant) ?? []).map((rps, round) => rps / (base[round] as number)).sort((a, b) => a - b);
+}
+
 /**
  * The median over rounds of `variant`'s req/s divided by `baseline`'s in the same round: a slow
  * spell of the machine lowers both runs of its round, and drops out of the ratio.
  */
 function pairedRatio(samples: ReadonlyMap<Variant, readonly number[]>, variant: Variant, baseline: Variant): number {
-  const of = samples.get(variant) ?? [];
-  const base = samples.get(baseline) ?? [];
-  return median(of.map((rps, round) => rps / (base[round] as number)));
+  return median(sameRoundRatios(samples, variant, baseline));
 }
 
 /** The lower and upper quartiles of the same-round ratios of `variant` to `baseline` (how much the rounds agree). */
 function ratioSpread(samples: ReadonlyMap<Variant, readonly number[]>, variant: Variant, baseline: Variant): string {
-  const of = samples.get(variant) ?? [];
-  const base = samples.get(baseline) ?? [];
-  const ratios = of.map((rps, round) => rps / (base[round] as number)).sort((a, b) => a - b);
+  const ratios = sameRoundRatios(samples, variant, baseline);
   const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))] as number;
   return `${at(0.25).toFixed(2)}–${at(0.75).toFixed(2)}`;
 }
@@ -337,7 +344,7 @@ async function main(): Promise<void> {
         for (const variant of variants) {
           const server = await start(framework, variant, pin, token);
           servers.set(variant, server);
-          const body = variant === 'actra-202' ? BODY_202 : BODY;
+          const body = bodyOf(variant);
           const probe = await fetch(`http://127.0.0.1:${server.port}/refunds/r1`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
           const expected = variant === 'actra-202' ? 202 : 200;
           if (probe.status !== expected) throw new Error(`${framework} ${variant}: expected ${expected}, got ${probe.status}`);
@@ -348,7 +355,7 @@ async function main(): Promise<void> {
           for (const variant of (set * slices + slice) % 2 === 0 ? variants : [...variants].reverse()) {
             const { child, port } = servers.get(variant) as { child: ChildProcess; port: number };
             const cpuBefore = await serverCpu(child);
-            const run = await load(port, token, seconds, variant === 'actra-202' ? BODY_202 : BODY);
+            const run = await load(port, token, seconds, bodyOf(variant));
             const cpuAfter = await serverCpu(child);
             if (run.non2xx > 0 || run.errors > 0) throw new Error(`${framework} ${variant}: ${run.non2xx} non-2xx responses, ${run.errors} errors`);
             samples.get(variant)?.push(run.rps);
